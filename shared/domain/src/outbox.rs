@@ -1,0 +1,110 @@
+//! The outbox: every call Busgate owes a partner is written as a [`Callback`] record in the
+//! same transaction as the state change that causes it, then handed to the delivery queue.
+//! A worker sends it (signing it afresh each attempt), classifies the answer, and records the
+//! outcome. A crash between commit and hand-off loses nothing: the sweeper re-queues pending
+//! callbacks that nobody picked up.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Condition, Item, Key, Write};
+
+/// Where a callback goes and what it carries. The payload bytes are fixed at commit time, so
+/// every retry resends exactly the same business content (fliggy-bus.md §4.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "to", rename_all = "snake_case")]
+pub enum Destination {
+    /// A TOP API call: `method` and its business parameters (each a string, complex ones a
+    /// JSON string). System parameters and the signature are added when sending.
+    Top { method: String, params: Vec<(String, String)> },
+    /// A Fenbeitong API call (partners.md §2.5): the `data` JSON text, signed when sending.
+    Fenbeitong { company: String, data: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackStatus {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// The partner accepted it; never sent again.
+    Delivered,
+    /// Permanently refused or out of attempts; in the dead-letter queue until replayed.
+    Dead,
+}
+
+/// A call owed to a partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Callback {
+    /// Unique id; also the idempotency key on our side (`CB…`).
+    pub id: String,
+    pub destination: Destination,
+    /// What caused it, for the operator (`order 900000000001`, `case 123`, …).
+    pub subject: String,
+    pub created_at: DateTime<Utc>,
+    pub status: CallbackStatus,
+    pub attempts: u32,
+    /// The last answer or error, for `busgate outbox list`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl Callback {
+    pub fn new(id: impl Into<String>, destination: Destination, subject: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Callback {
+            id: id.into(),
+            destination,
+            subject: subject.into(),
+            created_at: now,
+            status: CallbackStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            delivered_at: None,
+        }
+    }
+
+    /// A TOP call with one business parameter holding a JSON string (the shape of every bus
+    /// callback).
+    pub fn top(id: impl Into<String>, method: &str, param_name: &str, json: String, subject: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Self::new(id, Destination::Top { method: method.to_string(), params: vec![(param_name.to_string(), json)] }, subject, now)
+    }
+
+    pub fn key(id: &str) -> Key {
+        Key::new(format!("CB#{id}"), "CB")
+    }
+
+    /// Index partition listing callbacks by status, oldest first.
+    pub fn index_pk(status: CallbackStatus) -> &'static str {
+        match status {
+            CallbackStatus::Pending => "CB#pending",
+            CallbackStatus::Delivered => "CB#delivered",
+            CallbackStatus::Dead => "CB#dead",
+        }
+    }
+
+    /// The record at `version`.
+    pub fn to_item(&self, version: u64) -> Item {
+        Item::new(Self::key(&self.id), serde_json::to_string(self).expect("callback serialises"))
+            .with_version(version)
+            .with_index(Self::index_pk(self.status), format!("{}#{}", self.created_at.to_rfc3339(), self.id))
+    }
+
+    /// The write that records a new callback; put it in the transaction of the state change.
+    pub fn insert(&self) -> Write {
+        Write::Put { item: self.to_item(1), condition: Condition::Absent }
+    }
+}
+
+/// What the delivery queue carries: only the callback id (the record holds the payload).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub callback_id: String,
+}
+
+/// A fresh callback id: time-ordered, unique.
+pub fn new_callback_id(now: DateTime<Utc>) -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("CB{}{:016X}", now.format("%Y%m%d%H%M%S"), n)
+}

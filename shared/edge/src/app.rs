@@ -1,0 +1,41 @@
+//! The dependencies a handler needs, built once per process (Lambda init or local mode).
+
+use std::sync::Arc;
+
+use busgate_domain::outbox::Delivery;
+use busgate_domain::queue::{Lane, Queue};
+use busgate_domain::store::Store;
+use busgate_domain::{Clock, SystemClock};
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> App {
+        App { config: Arc::new(config), store, queue, clock }
+    }
+
+    /// The AWS wiring: DynamoDB table and SQS queues named by the configuration.
+    pub async fn aws(config: Config) -> App {
+        let (store, queue) = busgate_adapters::aws::connect(&config.table, &config.queue_url, &config.dlq_url).await;
+        App::new(config, Arc::new(store), Arc::new(queue), Arc::new(SystemClock))
+    }
+
+    /// Hands committed callbacks to the delivery queue. A failure here loses nothing: the
+    /// callback is pending in the store and the sweeper queues it again.
+    pub async fn dispatch(&self, callback_ids: &[String]) {
+        for id in callback_ids {
+            let body = serde_json::to_string(&Delivery { callback_id: id.clone() }).expect("delivery serialises");
+            if let Err(e) = self.queue.send(Lane::Main, &body, 0).await {
+                tracing::warn!(callback = %id, error = %e, "callback not queued; the sweeper will queue it");
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The Fliggy bus interfaces: each handler reads its fields, calls the domain and returns the
+//! data of a success or a [`Failure`]; the pipeline does everything around it.
+
+use busgate_domain::store::StoreError;
+use busgate_wire::fliggy::{Failure, RetCode};
+use busgate_wire::json::Fields;
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::routes::Route;
+
+mod catalogue;
+
+pub type Answer = Result<Map<String, Value>, Failure>;
+
+/// A store failure answers `system-error`, which Fliggy may safely retry (§2.4).
+pub(crate) fn store_failure(e: StoreError) -> Failure {
+    tracing::error!(error = %e, "store failure");
+    Failure::plain(RetCode::SystemError)
+}
+
+pub async fn dispatch(app: &App, route: Route, f: Fields<'_>) -> Answer {
+    match route {
+        Route::FromCities => catalogue::from_cities(app, f).await,
+        _ => Err(Failure::new(RetCode::SystemError, "interface not available")),
+    }
+}

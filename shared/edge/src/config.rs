@@ -1,0 +1,184 @@
+//! Typed configuration from `BUSGATE_*` environment variables (fliggy-bus.md §2.2), parsed
+//! once at start-up; a bad value stops the process with a message naming the variable.
+//! Secrets are [`Secret`]s: their `Debug` never shows the value.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::routes::Route;
+
+/// A secret value; prints as `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(v: impl Into<String>) -> Self {
+        Secret(v.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "<unset>" } else { "***" })
+    }
+}
+
+/// Sync or async handling of confirm (issue) and refunds/apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sync,
+    Async,
+}
+
+/// How the relation callback is authenticated (partners.md decisions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelationAuth {
+    /// Qimen MD5 signature, like every bus route.
+    Qimen,
+    /// Unsigned, accepted only from these client IPs (exact addresses).
+    IpAllowlist(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct TopConfig {
+    /// TOP gateway URL (`https://eco.taobao.com/router/rest`; the fake TOP in local mode).
+    pub url: String,
+    pub app_key: String,
+    pub secret: Secret,
+    pub session: Secret,
+    pub sign_method: busgate_signing::SignMethod,
+    /// Credentials of `alitrip.serve.workorder.relation` (`caller_info`).
+    pub relation_app_name: String,
+    pub relation_app_secret: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct FenbeitongConfig {
+    /// `company=token` pairs (a bare token belongs to `default`), as configured.
+    pub tokens: Secret,
+    /// Where approve/reject decisions go.
+    pub url: String,
+    pub sign_key: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub stage: String,
+    pub qimen_secret: Secret,
+    pub strict_method: bool,
+    pub timestamp_window_secs: u64,
+    pub max_body_bytes: usize,
+    pub hold_minutes: i64,
+    pub issue_mode: Mode,
+    pub async_issue_deadline_minutes: i64,
+    pub refund_mode: Mode,
+    pub notify_coalesce_secs: u64,
+    pub in_flight_wait_ms: u64,
+    /// Expected `method` per route (overridable per route).
+    pub methods: HashMap<Route, String>,
+    /// Attempts of a callback before it is dead-lettered.
+    pub callback_max_attempts: u32,
+    pub relation_auth: RelationAuth,
+    pub top: TopConfig,
+    pub fenbeitong: FenbeitongConfig,
+    /// DynamoDB table and SQS queues (AWS mode).
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: String,
+    pub problem: String,
+}
+
+fn parse<T: std::str::FromStr>(env: &dyn Fn(&str) -> Option<String>, var: &str, default: T) -> Result<T, ConfigError> {
+    match env(var).filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError { var: var.into(), problem: format!("cannot parse `{v}`") }),
+    }
+}
+
+fn mode(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Mode, ConfigError> {
+    match env(var).as_deref().map(str::trim) {
+        None | Some("") | Some("sync") => Ok(Mode::Sync),
+        Some("async") => Ok(Mode::Async),
+        Some(other) => Err(ConfigError { var: var.into(), problem: format!("`{other}` is neither sync nor async") }),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(&|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `env` (tests pass a map).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let text = |var: &str, default: &str| env(var).filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_string());
+        let mut methods = HashMap::new();
+        for route in Route::ALL {
+            if let Some(default) = route.default_method() {
+                methods.insert(route, text(&route.method_var(), default));
+            }
+        }
+        let relation_auth = match text("BUSGATE_RELATION_AUTH", "qimen").as_str() {
+            "qimen" => RelationAuth::Qimen,
+            "ip-allowlist" => RelationAuth::IpAllowlist(
+                text("BUSGATE_RELATION_IP_ALLOWLIST", "").split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+            ),
+            other => {
+                return Err(ConfigError { var: "BUSGATE_RELATION_AUTH".into(), problem: format!("`{other}`: qimen or ip-allowlist") })
+            }
+        };
+        let sign_method = text("BUSGATE_TOP_SIGN_METHOD", "hmac-sha256")
+            .parse()
+            .map_err(|problem| ConfigError { var: "BUSGATE_TOP_SIGN_METHOD".into(), problem })?;
+        Ok(Config {
+            stage: text("BUSGATE_STAGE", "local"),
+            qimen_secret: Secret::new(text("BUSGATE_QIMEN_SECRET", "")),
+            strict_method: parse(env, "BUSGATE_STRICT_METHOD", false)?,
+            timestamp_window_secs: parse(env, "BUSGATE_TIMESTAMP_WINDOW_SECS", 300)?,
+            max_body_bytes: parse(env, "BUSGATE_MAX_BODY_BYTES", 262_144)?,
+            hold_minutes: parse(env, "BUSGATE_HOLD_MINUTES", 30)?,
+            issue_mode: mode(env, "BUSGATE_ISSUE_MODE")?,
+            async_issue_deadline_minutes: parse(env, "BUSGATE_ASYNC_ISSUE_DEADLINE_MINUTES", 10)?,
+            refund_mode: mode(env, "BUSGATE_REFUND_MODE")?,
+            notify_coalesce_secs: parse(env, "BUSGATE_NOTIFY_COALESCE_SECS", 60)?,
+            in_flight_wait_ms: parse(env, "BUSGATE_IN_FLIGHT_WAIT_MS", 2000)?,
+            methods,
+            callback_max_attempts: parse(env, "BUSGATE_CALLBACK_MAX_ATTEMPTS", 8)?,
+            relation_auth,
+            top: TopConfig {
+                url: text("BUSGATE_TOP_URL", "https://eco.taobao.com/router/rest"),
+                app_key: text("BUSGATE_TOP_APP_KEY", ""),
+                secret: Secret::new(text("BUSGATE_TOP_SECRET", "")),
+                session: Secret::new(text("BUSGATE_TOP_SESSION", "")),
+                sign_method,
+                relation_app_name: text("BUSGATE_RELATION_APP_NAME", ""),
+                relation_app_secret: Secret::new(text("BUSGATE_RELATION_APP_SECRET", "")),
+            },
+            fenbeitong: FenbeitongConfig {
+                tokens: Secret::new(text("BUSGATE_FENBEITONG_TOKENS", "")),
+                url: text("BUSGATE_FENBEITONG_URL", ""),
+                sign_key: Secret::new(text("BUSGATE_FENBEITONG_SIGN_KEY", "")),
+            },
+            table: text("BUSGATE_TABLE", "busgate"),
+            queue_url: text("BUSGATE_QUEUE_URL", ""),
+            dlq_url: text("BUSGATE_DLQ_URL", ""),
+        })
+    }
+
+    /// The method expected on `route` (None for routes that are not Qimen bus methods).
+    pub fn expected_method(&self, route: Route) -> Option<&str> {
+        self.methods.get(&route).map(String::as_str)
+    }
+}

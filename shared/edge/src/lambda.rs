@@ -1,0 +1,70 @@
+//! Lambda glue: every `functions/<name>/main.rs` calls one of these.
+
+use std::convert::Infallible;
+
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::pipeline::{handle, Inbound, Outbound};
+use crate::routes::Route;
+
+/// Structured JSON logs (CloudWatch, request id from the runtime's span).
+pub fn init_logging() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+/// Configuration and dependencies, once per cold start; a bad configuration stops the
+/// function at init with the variable's name (never its value).
+pub async fn init() -> Result<App, lambda_runtime::Error> {
+    init_logging();
+    let mut config = Config::from_env().map_err(|e| format!("configuration: {e}"))?;
+    crate::secrets::resolve(&mut config).await.map_err(|e| format!("secrets: {e}"))?;
+    Ok(App::aws(config).await)
+}
+
+fn inbound(req: Request) -> Inbound {
+    let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
+    let source_ip = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+        _ => None,
+    };
+    let (parts, body) = req.into_parts();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = match body {
+        Body::Empty => bytes::Bytes::new(),
+        Body::Text(t) => bytes::Bytes::from(t),
+        Body::Binary(b) => bytes::Bytes::from(b),
+        _ => bytes::Bytes::new(),
+    };
+    Inbound {
+        path: parts.uri.path().to_string(),
+        raw_query: parts.uri.query().unwrap_or_default().to_string(),
+        headers,
+        body,
+        source_ip,
+        request_id,
+    }
+}
+
+fn outbound(out: Outbound) -> Response<Body> {
+    Response::builder()
+        .status(out.status)
+        .header("content-type", Outbound::CONTENT_TYPE)
+        .body(Body::Binary(out.body))
+        .expect("valid response")
+}
+
+/// Runs an HTTP interface function.
+pub async fn run_http(route: Route) -> Result<(), lambda_runtime::Error> {
+    let app = init().await?;
+    lambda_http::run(service_fn(move |req: Request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(outbound(handle(&app, route, inbound(req)).await)) }
+    }))
+    .await
+}

@@ -1,0 +1,154 @@
+//! The request pipeline shared by every Lambda and by local mode:
+//! size limit → signature over the raw bytes → timestamp → `method` → strict JSON → the
+//! interface's handler → the partner's envelope. Nothing here panics on input; every refusal
+//! is an answer in the partner's own envelope.
+
+use std::time::Instant;
+
+use busgate_signing::{check_timestamp, parse_query, verify_spi, SpiRequest};
+use busgate_wire::fliggy::{self, Failure, RetCode};
+use busgate_wire::json::{parse_object, Fields};
+use bytes::Bytes;
+use serde_json::{Map, Value};
+
+use crate::app::App;
+use crate::metrics;
+use crate::routes::Route;
+
+/// A request as it arrived: raw query, headers as on the wire, raw body.
+#[derive(Debug, Clone, Default)]
+pub struct Inbound {
+    pub path: String,
+    pub raw_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    /// The client address (API Gateway's `sourceIp`, or the socket in local mode).
+    pub source_ip: Option<String>,
+    /// The request id for logs (Lambda's, or generated locally).
+    pub request_id: String,
+}
+
+impl Inbound {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An answer: a status and a JSON body (always `application/json;charset=utf-8`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Outbound {
+    pub fn ok(body: Vec<u8>) -> Self {
+        Outbound { status: 200, body }
+    }
+    pub const CONTENT_TYPE: &'static str = "application/json;charset=utf-8";
+}
+
+/// Serves a request on the route its path names (local mode: one process, every route).
+pub async fn handle_path(app: &App, req: Inbound) -> Outbound {
+    match Route::from_path(&req.path) {
+        Some((route, _)) => handle(app, route, req).await,
+        None => Outbound { status: 404, body: br#"{"error":"no such route"}"#.to_vec() },
+    }
+}
+
+/// Serves a request on `route` (a Lambda knows its route).
+pub async fn handle(app: &App, route: Route, req: Inbound) -> Outbound {
+    let started = Instant::now();
+    let span = tracing::info_span!("request", request_id = %req.request_id, interface = route.function());
+    let _enter = span.enter();
+    let (out, code) = match route {
+        r if r.is_bus() => {
+            let result = bus(app, r, &req).await;
+            let code = match &result {
+                Ok(_) => "0".to_string(),
+                Err(Refusal::Sign(_)) => "sign-check-failure".to_string(),
+                Err(Refusal::Envelope(f)) => f.code.code().to_string(),
+            };
+            let body = match &result {
+                Ok(data) => fliggy::success(data.clone()),
+                Err(Refusal::Sign(_)) => fliggy::SIGN_FAILURE_BODY.as_bytes().to_vec(),
+                Err(Refusal::Envelope(f)) => fliggy::failure(f),
+            };
+            if let Err(Refusal::Sign(why)) = &result {
+                tracing::warn!(reason = %why, "signature refused");
+            }
+            (Outbound::ok(body), code)
+        }
+        Route::Relation => crate::partners::relation(app, &req).await,
+        Route::FenbeitongNotify => crate::partners::fenbeitong(app, &req).await,
+        _ => unreachable!("every route is bus or partner"),
+    };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(code = %code, status = out.status, ms, "answered");
+    metrics::request(route.function(), &code, ms);
+    out
+}
+
+/// Why a bus request was refused before or by its handler.
+enum Refusal {
+    /// Signature failure: the exact sign-failure body.
+    Sign(String),
+    /// Any other refusal, in the bus envelope.
+    Envelope(Failure),
+}
+
+impl From<Failure> for Refusal {
+    fn from(f: Failure) -> Self {
+        Refusal::Envelope(f)
+    }
+}
+
+/// Verifies a Qimen-signed request (size, signature, timestamp) and returns its query map.
+/// Shared by the bus routes and the relation callback.
+pub fn verify_qimen(app: &App, req: &Inbound) -> Result<std::collections::BTreeMap<String, String>, QimenRefusal> {
+    if req.body.len() > app.config.max_body_bytes {
+        return Err(QimenRefusal::TooLarge);
+    }
+    let spi = SpiRequest {
+        raw_query: &req.raw_query,
+        headers: &req.headers,
+        content_type: req.header("content-type"),
+        body: &req.body,
+    };
+    verify_spi(&spi, app.config.qimen_secret.expose()).map_err(|e| QimenRefusal::Sign(e.to_string()))?;
+    let query = parse_query(&req.raw_query);
+    check_timestamp(query.get("timestamp").map(String::as_str), app.clock.now(), app.config.timestamp_window_secs)
+        .map_err(|e| QimenRefusal::Timestamp(e.to_string()))?;
+    Ok(query)
+}
+
+/// Why [`verify_qimen`] refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QimenRefusal {
+    TooLarge,
+    Sign(String),
+    Timestamp(String),
+}
+
+async fn bus(app: &App, route: Route, req: &Inbound) -> Result<Map<String, Value>, Refusal> {
+    let query = verify_qimen(app, req).map_err(|r| match r {
+        QimenRefusal::TooLarge => Refusal::Envelope(Failure::plain(RetCode::BodyTooLarge)),
+        QimenRefusal::Sign(why) => Refusal::Sign(why),
+        QimenRefusal::Timestamp(why) => {
+            tracing::info!(reason = %why, "timestamp refused");
+            Refusal::Envelope(Failure::plain(RetCode::TimestampExpired))
+        }
+    })?;
+    let expected = app.config.expected_method(route).unwrap_or_default();
+    let method = query.get("method").map(String::as_str);
+    if method != Some(expected) {
+        tracing::warn!(method = method.unwrap_or("<none>"), expected, "unexpected method");
+        metrics::method_mismatch(route.function());
+        if app.config.strict_method {
+            return Err(Failure::invalid(format!("method: expected {expected}")).into());
+        }
+    }
+    let map = parse_object(&req.body).map_err(Failure::from)?;
+    let fields = Fields::new(&map);
+    crate::bus::dispatch(app, route, fields).await.map_err(Refusal::Envelope)
+}

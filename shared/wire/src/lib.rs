@@ -1,0 +1,4 @@
+//! Partner wire formats: strict JSON intake, and one envelope renderer per partner.
+
+pub mod fliggy;
+pub mod json;
