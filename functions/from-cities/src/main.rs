@@ -1,1 +1,8 @@
-fn main() {}
+//! Lambda for the `from-cities` interface: wiring only; the handler is shared with local mode.
+
+use busgate_edge::{lambda, Route};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda::run_http(Route::FromCities).await
+}

@@ -48,6 +48,10 @@ pub struct Callback {
     pub last_error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_at: Option<DateTime<Utc>>,
+    /// When the next attempt is due (backoff); the sweeper re-queues a pending callback that
+    /// is long overdue, which covers a hand-off lost between commit and queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl Callback {
@@ -61,6 +65,7 @@ impl Callback {
             attempts: 0,
             last_error: None,
             delivered_at: None,
+            due_at: Some(now),
         }
     }
 

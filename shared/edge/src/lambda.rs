@@ -68,3 +68,55 @@ pub async fn run_http(route: Route) -> Result<(), lambda_runtime::Error> {
     }))
     .await
 }
+
+/// Runs the outbox worker: one delivery attempt per SQS record, partial batch failures for
+/// the ones to retry (their visibility is set to the backoff first).
+pub async fn run_worker() -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+    use busgate_domain::queue::Lane;
+    use lambda_runtime::LambdaEvent;
+
+    let app = init().await?;
+    let http = reqwest::Client::new();
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (app, http) = (app.clone(), http.clone());
+        async move {
+            let mut response = SqsBatchResponse::default();
+            for record in event.payload.records {
+                let (Some(id), Some(body)) = (record.message_id.clone(), record.body.clone()) else { continue };
+                let d = crate::delivery::attempt(&app, &http, &body).await;
+                let failed = match &d {
+                    crate::delivery::Disposition::Done => false,
+                    crate::delivery::Disposition::RetryAfter(secs) => {
+                        if let Some(receipt) = &record.receipt_handle {
+                            let _ = app.queue.retry_after(Lane::Main, receipt, *secs).await;
+                        }
+                        true
+                    }
+                    crate::delivery::Disposition::Dead(reason) => app
+                        .queue
+                        .send(Lane::Dead, &crate::delivery::dead_letter_body(&body, reason), 0)
+                        .await
+                        .is_err(),
+                };
+                if failed && !id.is_empty() {
+                    let mut f = BatchItemFailure::default();
+                    f.item_identifier = id;
+                    response.batch_item_failures.push(f);
+                }
+            }
+            Ok::<_, lambda_runtime::Error>(response)
+        }
+    }))
+    .await
+}
+
+/// Runs the sweeper on its schedule (the event itself carries nothing we need).
+pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
+    let app = init().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let app = app.clone();
+        async move { Ok::<_, lambda_runtime::Error>(serde_json::json!({"report": crate::sweeper::sweep(&app).await})) }
+    }))
+    .await
+}

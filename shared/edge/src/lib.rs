@@ -4,12 +4,15 @@
 pub mod app;
 pub mod bus;
 pub mod config;
+pub mod delivery;
 pub mod lambda;
 pub mod metrics;
 pub mod partners;
 pub mod pipeline;
 pub mod routes;
 pub mod secrets;
+pub mod sweeper;
+pub mod top;
 
 pub use app::App;
 pub use config::Config;

@@ -91,8 +91,9 @@ fn hex_upper(bytes: &[u8]) -> String {
     out
 }
 
-/// Signs a TOP request: every parameter except `sign`, blank names and values skipped, sorted
-/// by name, `name1value1name2value2…`, then the optional raw body (Qimen/batch calls only).
+/// Signs a TOP request: every parameter except `sign`, blank names and values skipped (for a
+/// repeated name, the last non-blank value), sorted by name like Java strings,
+/// `name1value1name2value2…`, then the optional raw body (Qimen/batch calls only).
 /// Returns uppercase hex.
 pub fn top_sign<K, V>(params: &[(K, V)], body: Option<&[u8]>, secret: &str, method: SignMethod) -> String
 where

@@ -2,3 +2,4 @@
 
 pub mod fliggy;
 pub mod json;
+pub mod relation;

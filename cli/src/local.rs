@@ -1,0 +1,301 @@
+//! `busgate local`: every interface route in one process, on the embedded store, with the
+//! delivery worker and the sweeper running in-process and a fake TOP endpoint that records
+//! the callbacks Busgate sends (so a new user can watch the whole lifecycle with no AWS).
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use busgate_adapters::{EmbeddedStore, InProcessQueue};
+use busgate_domain::store::Store;
+use busgate_domain::{Clock, SystemClock};
+use busgate_edge::{handle_path, App, Config, Inbound, Outbound};
+use busgate_signing::{parse_query, top_sign};
+use serde_json::json;
+
+/// The Qimen secret of local mode when `BUSGATE_QIMEN_SECRET` is not set.
+pub const DEMO_QIMEN_SECRET: &str = "busgate-demo-secret";
+/// The TOP app secret the fake TOP endpoint checks when `BUSGATE_TOP_SECRET` is not set.
+pub const DEMO_TOP_SECRET: &str = "busgate-demo-top-secret";
+/// The Fenbeitong company token of local mode when `BUSGATE_FENBEITONG_TOKENS` is not set.
+pub const DEMO_FENBEITONG_TOKEN: &str = "demo-token";
+
+/// One call the fake TOP endpoint received.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordedCall {
+    pub method: String,
+    /// Every parameter (system and business), `sign` included.
+    pub params: std::collections::BTreeMap<String, String>,
+    /// Whether the signature checked out with the configured TOP secret.
+    pub signature_ok: bool,
+    /// The answer given.
+    pub answer: String,
+}
+
+/// A stand-in for Fliggy's TOP gateway: checks the signature, records the call, and answers
+/// success, or the scripted answers queued by tests (failures first).
+#[derive(Default)]
+pub struct FakeTop {
+    pub secret: String,
+    pub calls: Mutex<Vec<RecordedCall>>,
+    /// Scripted answers, used before the default success: (HTTP status, body); status 0 = drop
+    /// the connection (a transport error).
+    pub script: Mutex<VecDeque<(u16, String)>>,
+}
+
+impl FakeTop {
+    pub fn new(secret: &str) -> Self {
+        FakeTop { secret: secret.to_string(), ..Default::default() }
+    }
+
+    /// Queues answers to give before the default success.
+    pub fn push_answers(&self, answers: impl IntoIterator<Item = (u16, String)>) {
+        self.script.lock().expect("fake top lock").extend(answers);
+    }
+
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.calls.lock().expect("fake top lock").clone()
+    }
+
+    /// Accepted calls of a method (what Fliggy would have taken into account).
+    pub fn delivered(&self, method: &str) -> Vec<RecordedCall> {
+        self.calls().into_iter().filter(|c| c.method == method && c.answer.contains("\"is_success\":true")).collect()
+    }
+
+    fn answer(&self, raw_query: &str, body: &[u8]) -> (u16, String) {
+        let mut params = parse_query(raw_query);
+        params.extend(parse_query(&String::from_utf8_lossy(body)));
+        let method = params.get("method").cloned().unwrap_or_default();
+        let sign = params.get("sign").cloned().unwrap_or_default();
+        let sign_method = params.get("sign_method").and_then(|m| m.parse().ok()).unwrap_or(busgate_signing::SignMethod::Md5);
+        let pairs: Vec<(String, String)> = params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let signature_ok = busgate_signing::constant_time_eq(top_sign(&pairs, None, &self.secret, sign_method).as_bytes(), sign.as_bytes());
+        let wrapper = format!("{}_response", method.trim_start_matches("taobao.").replace('.', "_"));
+        let (status, answer) = if !signature_ok {
+            (200, json!({"error_response": {"code": 25, "msg": "Invalid signature", "request_id": "fake"}}).to_string())
+        } else if let Some(scripted) = self.script.lock().expect("fake top lock").pop_front() {
+            scripted
+        } else if method == "alitrip.serve.workorder.relation" {
+            (200, json!({ wrapper: {"result": true, "msg_info": "成功", "data": {"case_id": format!("FC{}", rand_digits())}, "request_id": "fake"} }).to_string())
+        } else {
+            (200, json!({ wrapper: {"is_success": true, "request_id": "fake"} }).to_string())
+        };
+        self.calls.lock().expect("fake top lock").push(RecordedCall { method, params, signature_ok, answer: answer.clone() });
+        (status, answer)
+    }
+}
+
+fn rand_digits() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64 % 1_000_000_000).unwrap_or(0)
+}
+
+/// What local mode needs to start.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    /// Load the demo operator into an empty store.
+    pub demo: bool,
+    /// How often the sweeper runs.
+    pub sweep_every: Duration,
+}
+
+/// A running local mode.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: App,
+    pub fake_top: Arc<FakeTop>,
+    pub server: tokio::task::JoinHandle<()>,
+    pub background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// Stops the server and the background tasks.
+    pub fn stop(self) {
+        self.server.abort();
+        for t in self.background {
+            t.abort();
+        }
+    }
+}
+
+/// Local mode's configuration: the environment, with demo defaults for what a first run lacks.
+pub fn local_config(env: &dyn Fn(&str) -> Option<String>, addr: SocketAddr) -> Result<Config, String> {
+    let defaults = move |k: &str| -> Option<String> {
+        match env(k).filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(v),
+            None => match k {
+                "BUSGATE_QIMEN_SECRET" => Some(DEMO_QIMEN_SECRET.into()),
+                "BUSGATE_TOP_URL" => Some(format!("http://{addr}/_local/top")),
+                "BUSGATE_TOP_APP_KEY" => Some("12345678".into()),
+                "BUSGATE_TOP_SECRET" => Some(DEMO_TOP_SECRET.into()),
+                "BUSGATE_TOP_SESSION" => Some("demo-session".into()),
+                "BUSGATE_RELATION_APP_NAME" => Some("busgate-demo".into()),
+                "BUSGATE_RELATION_APP_SECRET" => Some("demo-relation-secret".into()),
+                "BUSGATE_FENBEITONG_TOKENS" => Some(format!("demo={DEMO_FENBEITONG_TOKEN}")),
+                "BUSGATE_FENBEITONG_URL" => Some(format!("http://{addr}/_local/fenbeitong")),
+                "BUSGATE_FENBEITONG_SIGN_KEY" => Some("demo-sign-key".into()),
+                _ => None,
+            },
+        }
+    };
+    Config::from_lookup(&defaults).map_err(|e| format!("configuration: {e}"))
+}
+
+/// Opens the store, loads the demo data if asked and the store is empty, and starts the
+/// server, the worker and the sweeper.
+pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> Result<Running, String> {
+    let listener = tokio::net::TcpListener::bind(opts.addr).await.map_err(|e| format!("cannot listen on {}: {e}", opts.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let config = local_config(env, addr)?;
+    let fake_top = Arc::new(FakeTop::new(config.top.secret.expose()));
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&opts.data).map_err(|e| format!("store in {}: {e}", opts.data.display()))?);
+    let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), config.callback_max_attempts + 2));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = App::new(config, store, queue, clock);
+    if opts.demo {
+        crate::demo::load_if_empty(&app).await?;
+    }
+    let router = Router::new()
+        .route("/_local/top", post(fake_top_handler).get(recorded_calls))
+        .route("/_local/health", get(|| async { "ok" }))
+        .fallback(interface)
+        .with_state(Shared { app: app.clone(), fake_top: fake_top.clone() });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+    });
+    let background = vec![
+        tokio::spawn(busgate_edge::delivery::run_local_worker(app.clone())),
+        tokio::spawn(busgate_edge::sweeper::run_local_sweeper(app.clone(), opts.sweep_every)),
+    ];
+    Ok(Running { addr, app, fake_top, server, background })
+}
+
+#[derive(Clone)]
+struct Shared {
+    app: App,
+    fake_top: Arc<FakeTop>,
+}
+
+/// Reads at most `limit + 1` bytes: enough for the pipeline to see that a body is too large,
+/// without buffering an arbitrarily large one.
+async fn read_capped(body: Body, limit: usize) -> axum::body::Bytes {
+    use http_body_util::BodyExt;
+    let mut out = Vec::new();
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            let room = (limit + 1).saturating_sub(out.len());
+            out.extend_from_slice(&data[..data.len().min(room)]);
+            if out.len() > limit {
+                break;
+            }
+        }
+    }
+    out.into()
+}
+
+async fn interface(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    if parts.method != http::Method::POST {
+        return (http::StatusCode::METHOD_NOT_ALLOWED, "POST only").into_response();
+    }
+    let body = read_capped(body, s.app.config.max_body_bytes.max(1 << 20)).await;
+    let inbound = Inbound {
+        path: parts.uri.path().to_string(),
+        raw_query: parts.uri.query().unwrap_or_default().to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        body,
+        source_ip: Some(peer.ip().to_string()),
+        request_id: format!("local-{:x}", rand_digits()),
+    };
+    let Outbound { status, body } = handle_path(&s.app, inbound).await;
+    Response::builder()
+        .status(status)
+        .header("content-type", Outbound::CONTENT_TYPE)
+        .body(Body::from(body))
+        .expect("valid response")
+}
+
+async fn fake_top_handler(State(s): State<Shared>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = read_capped(body, 1 << 20).await;
+    let (status, answer) = s.fake_top.answer(parts.uri.query().unwrap_or_default(), &body);
+    if status == 0 {
+        // A scripted transport failure: answer nothing useful.
+        return (http::StatusCode::BAD_GATEWAY, "").into_response();
+    }
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json;charset=utf-8")
+        .body(Body::from(answer))
+        .expect("valid response")
+}
+
+async fn recorded_calls(State(s): State<Shared>) -> Response {
+    Response::builder()
+        .header("content-type", "application/json;charset=utf-8")
+        .body(Body::from(json!(s.fake_top.calls()).to_string()))
+        .expect("valid response")
+}
+
+/// A signed example request, ready to paste (its timestamp is now, so it is valid for the
+/// configured window).
+pub fn example_request(base_url: &str, secret: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    let body = r#"{"fromCity":"上海"}"#;
+    let route = busgate_edge::Route::FromCities;
+    let params = [
+        ("app_key", "12345678".to_string()),
+        ("format", "json".to_string()),
+        ("method", route.default_method().unwrap_or_default().to_string()),
+        ("sign_method", "md5".to_string()),
+        ("timestamp", busgate_signing::format_timestamp(now)),
+        ("v", "2.0".to_string()),
+    ];
+    let query = busgate_signing::encode_query(&params);
+    let content_type = "application/json;charset=utf-8";
+    let spi = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some(content_type), body: body.as_bytes() };
+    let sign = busgate_signing::spi_sign(&spi, secret).unwrap_or_default();
+    format!("curl -s -X POST '{base_url}{}?{query}&sign={sign}' -H 'Content-Type: {content_type}' --data-raw '{body}'", route.path())
+}
+
+/// What `busgate local` prints when it is ready.
+pub fn banner(running: &Running, data: &std::path::Path) -> String {
+    let base = running.base_url();
+    let cfg = &running.app.config;
+    let secret = cfg.qimen_secret.expose();
+    let shown = if secret == DEMO_QIMEN_SECRET { secret.to_string() } else { "(from BUSGATE_QIMEN_SECRET)".to_string() };
+    let token = if cfg.fenbeitong.tokens.expose() == format!("demo={DEMO_FENBEITONG_TOKEN}") { DEMO_FENBEITONG_TOKEN } else { "<your token>" };
+    let mut routes = String::new();
+    for r in busgate_edge::Route::ALL {
+        routes.push_str(&format!("    POST {base}{}\n", r.path()));
+    }
+    format!(
+        "Busgate local mode is ready on {base}\n\
+         \x20 store:            {} (embedded; kept across restarts)\n\
+         \x20 Qimen secret:     {shown}\n\
+         \x20 Fenbeitong URL:   {base}/fenbeitong/notify/{token}\n\
+         \x20 fake TOP (callbacks sent to Fliggy are recorded here): GET {base}/_local/top\n\
+         \x20 routes:\n{routes}\n\
+         Try it (signed now; valid for {} s):\n  {}\n",
+        data.display(),
+        cfg.timestamp_window_secs,
+        example_request(&base, secret, running.app.clock.now())
+    )
+}

@@ -1,0 +1,8 @@
+//! Lambda for the `fenbeitong-notify` interface: wiring only; the handler is shared with local mode.
+
+use busgate_edge::{lambda, Route};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda::run_http(Route::FenbeitongNotify).await
+}

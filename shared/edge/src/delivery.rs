@@ -1,0 +1,192 @@
+//! Delivery of outbox callbacks: one attempt per received queue message. The callback record
+//! is the truth: a delivered one is never sent again, a dead one waits for `busgate outbox
+//! replay`; the queue only says "look at this callback now".
+
+use busgate_domain::outbox::{Callback, CallbackStatus, Delivery, Destination};
+use busgate_domain::queue::{Lane, Message};
+use busgate_domain::store::{Condition, StoreError, Write};
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::metrics;
+use crate::top::{self, Outcome};
+
+/// What to do with the queue message after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Delete it (delivered, or nothing left to do).
+    Done,
+    /// Make it visible again after this many seconds.
+    RetryAfter(u32),
+    /// Move it to the dead-letter queue with this reason.
+    Dead(String),
+}
+
+/// Backoff after `attempts` failed attempts: 10 s doubling, capped at 10 min (§4.1).
+pub fn backoff_secs(attempts: u32) -> u32 {
+    let exp = attempts.saturating_sub(1).min(10);
+    (10u32 << exp).min(600)
+}
+
+/// Sends a callback's request to its partner.
+async fn send(app: &App, http: &reqwest::Client, cb: &Callback, now: DateTime<Utc>) -> Outcome {
+    match &cb.destination {
+        Destination::Top { method, params } => {
+            let params = crate::partners::complete_top_params(app, method, params);
+            top::call(http, &app.config.top, method, &params, now).await
+        }
+        Destination::Fenbeitong { company, data } => crate::partners::send_fenbeitong(app, http, company, data, now).await,
+    }
+}
+
+/// Records the outcome on the callback, conditional on the version it was read at.
+async fn record(app: &App, cb: &Callback, version: u64) -> Result<(), StoreError> {
+    app.store.transact(vec![Write::Put { item: cb.to_item(version + 1), condition: Condition::Version(version) }]).await
+}
+
+/// One delivery attempt for a queue message.
+pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Disposition {
+    let Ok(delivery) = serde_json::from_str::<Delivery>(body) else {
+        return Disposition::Dead(format!("not a delivery message: {}", body.chars().take(200).collect::<String>()));
+    };
+    let key = Callback::key(&delivery.callback_id);
+    let item = match app.store.get(&key).await {
+        Ok(Some(item)) => item,
+        Ok(None) => return Disposition::Dead(format!("callback {} not found", delivery.callback_id)),
+        Err(e) => {
+            tracing::warn!(error = %e, "store unavailable; retrying the callback later");
+            return Disposition::RetryAfter(backoff_secs(1));
+        }
+    };
+    let Ok(mut cb) = item.decode::<Callback>() else {
+        return Disposition::Dead(format!("callback {} unreadable", delivery.callback_id));
+    };
+    if cb.status != CallbackStatus::Pending {
+        // Delivered (never twice) or dead (until replayed): nothing to send.
+        return Disposition::Done;
+    }
+    let now = app.clock.now();
+    let outcome = send(app, http, &cb, now).await;
+    cb.attempts += 1;
+    let age = (now - cb.created_at).num_milliseconds() as f64 / 1000.0;
+    let disposition = match outcome {
+        Outcome::Delivered => {
+            cb.status = CallbackStatus::Delivered;
+            cb.delivered_at = Some(now);
+            cb.last_error = None;
+            metrics::callback("delivered", age);
+            Disposition::Done
+        }
+        Outcome::Retry { reason, wait_secs } if cb.attempts < app.config.callback_max_attempts => {
+            let wait = wait_secs.unwrap_or(0).max(backoff_secs(cb.attempts)).min(900);
+            cb.due_at = Some(now + chrono::Duration::seconds(wait as i64));
+            cb.last_error = Some(reason);
+            metrics::callback("retry", age);
+            Disposition::RetryAfter(wait)
+        }
+        Outcome::Retry { reason, .. } => {
+            cb.status = CallbackStatus::Dead;
+            let reason = format!("gave up after {} attempts: {reason}", cb.attempts);
+            cb.last_error = Some(reason.clone());
+            metrics::callback("dead", age);
+            Disposition::Dead(reason)
+        }
+        Outcome::Permanent { reason } => {
+            cb.status = CallbackStatus::Dead;
+            cb.last_error = Some(reason.clone());
+            metrics::callback("dead", age);
+            Disposition::Dead(reason)
+        }
+    };
+    tracing::info!(callback = %cb.id, subject = %cb.subject, attempts = cb.attempts, ?disposition, "callback attempt");
+    if let Err(e) = record(app, &cb, item.version).await {
+        // The outcome stays unrecorded: a delivered callback could be sent again, which the
+        // partner's idempotency (same ids, same serial) absorbs; never lose a pending one.
+        tracing::error!(callback = %cb.id, error = %e, "callback outcome not recorded");
+        if disposition == Disposition::Done {
+            return Disposition::Done;
+        }
+        return Disposition::RetryAfter(backoff_secs(cb.attempts));
+    }
+    disposition
+}
+
+/// The message put on the dead-letter lane: the callback id and why.
+pub fn dead_letter_body(body: &str, reason: &str) -> String {
+    let id = serde_json::from_str::<Delivery>(body).map(|d| d.callback_id).unwrap_or_default();
+    serde_json::json!({"callback_id": id, "reason": reason}).to_string()
+}
+
+/// Applies a disposition on a queue (local mode's worker; the Lambda worker answers with
+/// partial batch failures instead).
+pub async fn settle(app: &App, msg: &Message, d: &Disposition) {
+    let r = match d {
+        Disposition::Done => app.queue.delete(Lane::Main, &msg.receipt).await,
+        Disposition::RetryAfter(secs) => app.queue.retry_after(Lane::Main, &msg.receipt, *secs).await,
+        Disposition::Dead(reason) => match app.queue.send(Lane::Dead, &dead_letter_body(&msg.body, reason), 0).await {
+            Ok(()) => app.queue.delete(Lane::Main, &msg.receipt).await,
+            Err(e) => Err(e),
+        },
+    };
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "queue settle failed; the message will come back");
+    }
+}
+
+/// Local mode's worker loop: receive, attempt, settle, forever.
+pub async fn run_local_worker(app: App) {
+    let http = reqwest::Client::new();
+    loop {
+        match app.queue.receive(Lane::Main, 10, 1).await {
+            Ok(msgs) => {
+                for m in msgs {
+                    let d = attempt(&app, &http, &m.body).await;
+                    settle(&app, &m, &d).await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "queue receive failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Queues again the pending callbacks that are overdue by more than `grace` (committed but
+/// never handed to the queue, or lost with a crashed worker). Returns how many.
+pub async fn requeue_overdue(app: &App, grace: chrono::Duration) -> Result<usize, StoreError> {
+    let now = app.clock.now();
+    let mut n = 0;
+    for item in app.store.query_index(Callback::index_pk(CallbackStatus::Pending), "").await? {
+        let Ok(mut cb) = item.decode::<Callback>() else { continue };
+        let due = cb.due_at.unwrap_or(cb.created_at);
+        if due + grace > now {
+            continue;
+        }
+        cb.due_at = Some(now);
+        if record(app, &cb, item.version).await.is_ok() {
+            app.dispatch(std::slice::from_ref(&cb.id)).await;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Puts dead callbacks back in the queue (`busgate outbox replay`).
+pub async fn replay(app: &App, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut replayed = Vec::new();
+    for id in ids {
+        let Some(item) = app.store.get(&Callback::key(id)).await? else { continue };
+        let mut cb: Callback = item.decode()?;
+        if cb.status != CallbackStatus::Dead {
+            continue;
+        }
+        cb.status = CallbackStatus::Pending;
+        cb.attempts = 0;
+        cb.due_at = Some(app.clock.now());
+        record(app, &cb, item.version).await?;
+        app.dispatch(std::slice::from_ref(&cb.id)).await;
+        replayed.push(cb.id);
+    }
+    Ok(replayed)
+}

