@@ -25,7 +25,7 @@ pub const DEMO_QIMEN_SECRET: &str = "busgate-demo-secret";
 /// The TOP app secret the fake TOP endpoint checks when `BUSGATE_TOP_SECRET` is not set.
 pub const DEMO_TOP_SECRET: &str = "busgate-demo-top-secret";
 /// The Fenbeitong company token of local mode when `BUSGATE_FENBEITONG_TOKENS` is not set.
-pub const DEMO_FENBEITONG_TOKEN: &str = "demo-token";
+pub const DEMO_FENBEITONG_TOKEN: &str = "demo-fenbeitong-token-0001";
 
 /// One call the fake TOP endpoint received.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -146,6 +146,7 @@ pub fn local_config(env: &dyn Fn(&str) -> Option<String>, addr: SocketAddr) -> R
                 "BUSGATE_FENBEITONG_TOKENS" => Some(format!("demo={DEMO_FENBEITONG_TOKEN}")),
                 "BUSGATE_FENBEITONG_URL" => Some(format!("http://{addr}/_local/fenbeitong")),
                 "BUSGATE_FENBEITONG_SIGN_KEY" => Some("demo-sign-key".into()),
+                "BUSGATE_FENBEITONG_ACCESS_TOKEN" => Some("demo-access-token".into()),
                 _ => None,
             },
         }
@@ -170,6 +171,7 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     let router = Router::new()
         .route("/_local/top", post(fake_top_handler).get(recorded_calls))
         .route("/_local/health", get(|| async { "ok" }))
+        .route("/_local/fenbeitong/{*path}", post(fake_fenbeitong_handler))
         .fallback(interface)
         .with_state(Shared { app: app.clone(), fake_top: fake_top.clone() });
     let server = tokio::spawn(async move {
@@ -246,6 +248,20 @@ async fn fake_top_handler(State(s): State<Shared>, req: Request) -> Response {
         .header("content-type", "application/json;charset=utf-8")
         .body(Body::from(answer))
         .expect("valid response")
+}
+
+async fn fake_fenbeitong_handler(State(s): State<Shared>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = read_capped(body, 1 << 20).await;
+    let params = parse_query(&String::from_utf8_lossy(&body));
+    let answer = json!({"request_id": "fake", "code": 0, "msg": "success", "data": {}}).to_string();
+    s.fake_top.calls.lock().expect("fake top lock").push(RecordedCall {
+        method: format!("fenbeitong:{}", parts.uri.path().trim_start_matches("/_local/fenbeitong")),
+        params,
+        signature_ok: true,
+        answer: answer.clone(),
+    });
+    Response::builder().header("content-type", "application/json").body(Body::from(answer)).expect("valid response")
 }
 
 async fn recorded_calls(State(s): State<Shared>) -> Response {

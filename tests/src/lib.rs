@@ -73,3 +73,58 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Local mode on an ephemeral port and a temporary store, with the demo operator.
+pub async fn start_local(extra_env: &[(&str, &str)]) -> (busgate_cli::local::Running, TempDir) {
+    let dir = TempDir::new();
+    let extra: Vec<(String, String)> = extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env = move |k: &str| extra.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone());
+    let opts = busgate_cli::local::LocalOptions {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data: dir.0.clone(),
+        demo: true,
+        sweep_every: std::time::Duration::from_secs(3600),
+    };
+    let running = busgate_cli::local::start(opts, &env).await.expect("local mode starts");
+    (running, dir)
+}
+
+/// The query of a Qimen call of `method`, signed with the project's signer (for tests that are
+/// not about signing; `signing` tests and the e2e test use the independent Python signer).
+pub fn signed_query(method: &str, body: &[u8], secret: &str, timestamp: &str) -> String {
+    let params = [
+        ("app_key", "12345678"),
+        ("format", "json"),
+        ("method", method),
+        ("sign_method", "md5"),
+        ("target_app_key", "87654321"),
+        ("timestamp", timestamp),
+        ("v", "2.0"),
+    ];
+    let query = busgate_signing::encode_query(&params);
+    let req = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some(JSON), body };
+    format!("{query}&sign={}", busgate_signing::spi_sign(&req, secret).expect("json is signable"))
+}
+
+pub const JSON: &str = "application/json;charset=utf-8";
+
+/// `yyyy-MM-dd HH:mm:ss` GMT+8 of now.
+pub fn now_timestamp() -> String {
+    busgate_signing::format_timestamp(chrono::Utc::now())
+}
+
+/// POSTs a signed call to a bus route of a running local mode and returns (status, JSON).
+pub async fn call_bus(base: &str, route: busgate_edge::Route, body: &serde_json::Value, secret: &str) -> (u16, serde_json::Value) {
+    let body = serde_json::to_vec(body).expect("json");
+    let method = route.default_method().expect("a bus route");
+    let url = format!("{base}{}?{}", route.path(), signed_query(method, &body, secret, &now_timestamp()));
+    post_raw(&url, JSON, body).await
+}
+
+/// POSTs raw bytes; returns status and the parsed JSON answer.
+pub async fn post_raw(url: &str, content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new().post(url).header("content-type", content_type).body(body).send().await.expect("request");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}

@@ -65,6 +65,8 @@ pub struct FenbeitongConfig {
     /// Where approve/reject decisions go.
     pub url: String,
     pub sign_key: Secret,
+    /// `access_token` of Fenbeitong's open API.
+    pub access_token: Secret,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +172,7 @@ impl Config {
                 tokens: Secret::new(text("BUSGATE_FENBEITONG_TOKENS", "")),
                 url: text("BUSGATE_FENBEITONG_URL", ""),
                 sign_key: Secret::new(text("BUSGATE_FENBEITONG_SIGN_KEY", "")),
+                access_token: Secret::new(text("BUSGATE_FENBEITONG_ACCESS_TOKEN", "")),
             },
             table: text("BUSGATE_TABLE", "busgate"),
             queue_url: text("BUSGATE_QUEUE_URL", ""),

@@ -28,14 +28,14 @@ pub fn backoff_secs(attempts: u32) -> u32 {
     (10u32 << exp).min(600)
 }
 
-/// Sends a callback's request to its partner.
-async fn send(app: &App, http: &reqwest::Client, cb: &Callback, now: DateTime<Utc>) -> Outcome {
+/// Sends a callback's request to its partner; returns the outcome and the raw answer.
+async fn send(app: &App, http: &reqwest::Client, cb: &Callback, now: DateTime<Utc>) -> (Outcome, Option<String>) {
     match &cb.destination {
         Destination::Top { method, params } => {
             let params = crate::partners::complete_top_params(app, method, params);
             top::call(http, &app.config.top, method, &params, now).await
         }
-        Destination::Fenbeitong { company, data } => crate::partners::send_fenbeitong(app, http, company, data, now).await,
+        Destination::Fenbeitong { company, data } => (crate::partners::send_fenbeitong(app, http, company, data, now).await, None),
     }
 }
 
@@ -66,7 +66,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
         return Disposition::Done;
     }
     let now = app.clock.now();
-    let outcome = send(app, http, &cb, now).await;
+    let (outcome, answer) = send(app, http, &cb, now).await;
     cb.attempts += 1;
     let age = (now - cb.created_at).num_milliseconds() as f64 / 1000.0;
     let disposition = match outcome {
@@ -99,6 +99,9 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
         }
     };
     tracing::info!(callback = %cb.id, subject = %cb.subject, attempts = cb.attempts, ?disposition, "callback attempt");
+    if disposition != Disposition::RetryAfter(0) && !matches!(disposition, Disposition::RetryAfter(_)) {
+        crate::partners::after_final_outcome(app, &cb, &disposition, answer.as_deref(), now).await;
+    }
     if let Err(e) = record(app, &cb, item.version).await {
         // The outcome stays unrecorded: a delivered callback could be sent again, which the
         // partner's idempotency (same ids, same serial) absorbs; never lose a pending one.

@@ -43,8 +43,9 @@ pub fn signed_request(cfg: &TopConfig, method: &str, business: &[(String, String
     (encode_query(&system), encode_query(&business))
 }
 
-/// Sends one TOP call and classifies the answer.
-pub async fn call(http: &reqwest::Client, cfg: &TopConfig, method: &str, business: &[(String, String)], now: DateTime<Utc>) -> Outcome {
+/// Sends one TOP call and classifies the answer; the raw answer comes back too (callers that
+/// need business fields of the answer, such as the relation API's `data`, parse it).
+pub async fn call(http: &reqwest::Client, cfg: &TopConfig, method: &str, business: &[(String, String)], now: DateTime<Utc>) -> (Outcome, Option<String>) {
     let (query, body) = signed_request(cfg, method, business, now);
     let url = if cfg.url.contains('?') { format!("{}&{query}", cfg.url) } else { format!("{}?{query}", cfg.url) };
     let sent = http
@@ -56,14 +57,14 @@ pub async fn call(http: &reqwest::Client, cfg: &TopConfig, method: &str, busines
         .await;
     let response = match sent {
         Ok(r) => r,
-        Err(e) => return Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None },
+        Err(e) => return (Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None }, None),
     };
     let status = response.status().as_u16();
     let text = match response.text().await {
         Ok(t) => t,
-        Err(e) => return Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None },
+        Err(e) => return (Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None }, None),
     };
-    classify(status, &text)
+    (classify(status, &text), Some(text))
 }
 
 fn short(text: &str) -> String {

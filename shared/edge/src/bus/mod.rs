@@ -22,6 +22,10 @@ pub(crate) fn store_failure(e: StoreError) -> Failure {
 pub async fn dispatch(app: &App, route: Route, f: Fields<'_>) -> Answer {
     match route {
         Route::FromCities => catalogue::from_cities(app, f).await,
+        Route::ToCities => catalogue::to_cities(app, f).await,
+        Route::Lines => catalogue::lines(app, f).await,
+        Route::Seats => catalogue::seats(app, f).await,
+        Route::StoppedSchedules => catalogue::stopped_schedules(app, f).await,
         _ => Err(Failure::new(RetCode::SystemError, "interface not available")),
     }
 }
