@@ -86,6 +86,8 @@ pub struct Config {
     pub methods: HashMap<Route, String>,
     /// Attempts of a callback before it is dead-lettered.
     pub callback_max_attempts: u32,
+    /// First retry delay of a callback; it doubles per attempt, capped at 10 min (§4.1: 10 s).
+    pub callback_backoff_base_secs: u32,
     pub relation_auth: RelationAuth,
     pub top: TopConfig,
     pub fenbeitong: FenbeitongConfig,
@@ -158,6 +160,7 @@ impl Config {
             in_flight_wait_ms: parse(env, "BUSGATE_IN_FLIGHT_WAIT_MS", 2000)?,
             methods,
             callback_max_attempts: parse(env, "BUSGATE_CALLBACK_MAX_ATTEMPTS", 8)?,
+            callback_backoff_base_secs: parse(env, "BUSGATE_CALLBACK_BACKOFF_BASE_SECS", 10)?,
             relation_auth,
             top: TopConfig {
                 url: text("BUSGATE_TOP_URL", "https://eco.taobao.com/router/rest"),

@@ -22,10 +22,10 @@ pub enum Disposition {
     Dead(String),
 }
 
-/// Backoff after `attempts` failed attempts: 10 s doubling, capped at 10 min (§4.1).
-pub fn backoff_secs(attempts: u32) -> u32 {
+/// Backoff after `attempts` failed attempts: `base` (10 s) doubling, capped at 10 min (§4.1).
+pub fn backoff_secs(base: u32, attempts: u32) -> u32 {
     let exp = attempts.saturating_sub(1).min(10);
-    (10u32 << exp).min(600)
+    base.saturating_mul(1 << exp).min(600)
 }
 
 /// Sends a callback's request to its partner; returns the outcome and the raw answer.
@@ -55,7 +55,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
         Ok(None) => return Disposition::Dead(format!("callback {} not found", delivery.callback_id)),
         Err(e) => {
             tracing::warn!(error = %e, "store unavailable; retrying the callback later");
-            return Disposition::RetryAfter(backoff_secs(1));
+            return Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1));
         }
     };
     let Ok(mut cb) = item.decode::<Callback>() else {
@@ -78,7 +78,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
             Disposition::Done
         }
         Outcome::Retry { reason, wait_secs } if cb.attempts < app.config.callback_max_attempts => {
-            let wait = wait_secs.unwrap_or(0).max(backoff_secs(cb.attempts)).min(900);
+            let wait = wait_secs.unwrap_or(0).max(backoff_secs(app.config.callback_backoff_base_secs, cb.attempts)).min(900);
             cb.due_at = Some(now + chrono::Duration::seconds(wait as i64));
             cb.last_error = Some(reason);
             metrics::callback("retry", age);
@@ -99,7 +99,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
         }
     };
     tracing::info!(callback = %cb.id, subject = %cb.subject, attempts = cb.attempts, ?disposition, "callback attempt");
-    if disposition != Disposition::RetryAfter(0) && !matches!(disposition, Disposition::RetryAfter(_)) {
+    if !matches!(disposition, Disposition::RetryAfter(_)) {
         crate::partners::after_final_outcome(app, &cb, &disposition, answer.as_deref(), now).await;
     }
     if let Err(e) = record(app, &cb, item.version).await {
@@ -109,7 +109,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
         if disposition == Disposition::Done {
             return Disposition::Done;
         }
-        return Disposition::RetryAfter(backoff_secs(cb.attempts));
+        return Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, cb.attempts));
     }
     disposition
 }
@@ -192,4 +192,17 @@ pub async fn replay(app: &App, ids: &[String]) -> Result<Vec<String>, StoreError
         replayed.push(cb.id);
     }
     Ok(replayed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_secs;
+
+    #[test]
+    fn backoff_doubles_from_ten_seconds_and_caps_at_ten_minutes() {
+        let waits: Vec<u32> = (1..=9).map(|a| backoff_secs(10, a)).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
+        assert_eq!(backoff_secs(10, 40), 600);
+        assert_eq!(backoff_secs(0, 5), 0);
+    }
 }

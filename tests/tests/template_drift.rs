@@ -1,0 +1,83 @@
+//! No drift between local mode and AWS: every binary in `functions/` has exactly one function
+//! resource in `template.yaml`, every interface route of local mode is the route of its
+//! function there (same path, POST, payload v2), and the template has no route local mode lacks.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use busgate_edge::Route;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// (binary → (method, path, payload version)) for every `AWS::Serverless::Function`.
+fn template_functions() -> BTreeMap<String, Vec<(String, String, String)>> {
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let mut out: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    let mut in_function = false;
+    let (mut method, mut path) = (String::new(), String::new());
+    for line in text.lines() {
+        let t = line.trim();
+        // A resource starts at two-space indentation.
+        if line.starts_with("  ") && !line.starts_with("   ") && t.ends_with(':') {
+            in_function = false;
+            current = None;
+        }
+        if t == "Type: AWS::Serverless::Function" {
+            in_function = true;
+        }
+        if !in_function {
+            continue;
+        }
+        if let Some(b) = t.strip_prefix("Binary: ") {
+            let b = b.trim().to_string();
+            assert!(!out.contains_key(&b), "two function resources build the binary {b}");
+            out.insert(b.clone(), Vec::new());
+            current = Some(b);
+        } else if let Some(m) = t.strip_prefix("Method: ") {
+            method = m.trim().to_string();
+        } else if let Some(p) = t.strip_prefix("Path: ") {
+            path = p.trim().to_string();
+        } else if let Some(v) = t.strip_prefix("PayloadFormatVersion: ") {
+            let f = current.clone().expect("an event inside a function");
+            out.get_mut(&f).unwrap().push((method.clone(), path.clone(), v.trim().trim_matches('"').to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_function_binary_has_one_resource_and_every_route_matches() {
+    let dirs: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let template = template_functions();
+    let in_template: BTreeSet<String> = template.keys().cloned().collect();
+    assert_eq!(dirs, in_template, "functions/ and template.yaml list different binaries");
+
+    for route in Route::ALL {
+        let events = template.get(route.function()).unwrap_or_else(|| panic!("no function for {route:?}"));
+        assert_eq!(
+            events,
+            &vec![("POST".to_string(), route.path().to_string(), "2.0".to_string())],
+            "{} must be served by {} as POST, payload v2",
+            route.path(),
+            route.function()
+        );
+        assert!(dirs.contains(route.function()));
+    }
+    let http_functions: BTreeSet<&str> = template.iter().filter(|(_, e)| !e.is_empty()).map(|(f, _)| f.as_str()).collect();
+    let routes: BTreeSet<&str> = Route::ALL.iter().map(|r| r.function()).collect();
+    assert_eq!(http_functions, routes, "a template route that local mode does not serve");
+}
+
+#[test]
+fn every_function_main_only_wires_its_own_route() {
+    for route in Route::ALL {
+        let main = std::fs::read_to_string(root().join("functions").join(route.function()).join("src/main.rs")).unwrap();
+        assert!(main.contains(&format!("Route::{route:?})")), "functions/{}/src/main.rs does not serve Route::{route:?}", route.function());
+        assert!(main.lines().count() < 20, "functions/{}/src/main.rs should only wire", route.function());
+    }
+}
