@@ -152,11 +152,7 @@ pub fn geofence_problems(poly: &[GeoPoint]) -> Vec<String> {
     if !problems.is_empty() {
         return problems;
     }
-    let area2: i128 = (0..n).map(|i| {
-        let (a, b) = (pts[i], pts[(i + 1) % n]);
-        a.0 * b.1 - b.0 * a.1
-    }).sum();
-    if area2 == 0 {
+    if (2..n).all(|i| cross(pts[0], pts[1], pts[i]) == 0) {
         problems.push("the points enclose no area (they are collinear)".to_string());
         return problems;
     }
@@ -176,6 +172,17 @@ pub fn geofence_problems(poly: &[GeoPoint]) -> Vec<String> {
             } else if segments_meet(p1, p2, q1, q2) {
                 problems.push(format!("edges {} and {} cross", name(i), name(j)));
             }
+        }
+    }
+    if problems.is_empty() {
+        let area2: i128 = (0..n)
+            .map(|i| {
+                let (a, b) = (pts[i], pts[(i + 1) % n]);
+                a.0 * b.1 - b.0 * a.1
+            })
+            .sum();
+        if area2 == 0 {
+            problems.push("the points enclose no area (they are collinear)".to_string());
         }
     }
     problems

@@ -44,17 +44,16 @@ pub(crate) struct SyntaxError {
 
 const MAX_DEPTH: usize = 64;
 
-struct Parser<'a> {
+struct Parser {
     chars: Vec<char>,
     pos: usize,
     line: usize,
     line_start: usize,
-    _text: &'a str,
 }
 
 pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut p = Parser { chars: text.chars().collect(), pos: 0, line: 1, line_start: 0, _text: text };
+    let mut p = Parser { chars: text.chars().collect(), pos: 0, line: 1, line_start: 0 };
     p.skip_ws();
     let node = p.value(0)?;
     p.skip_ws();
@@ -64,7 +63,7 @@ pub(crate) fn parse(text: &str) -> Result<Node, SyntaxError> {
     Ok(node)
 }
 
-impl Parser<'_> {
+impl Parser {
     fn error(&self, message: &str) -> SyntaxError {
         SyntaxError { line: self.line, column: self.pos - self.line_start + 1, message: message.to_string() }
     }

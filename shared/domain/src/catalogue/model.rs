@@ -405,9 +405,9 @@ pub struct Departure {
     pub seats: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
-    /// Month (`yyyy-MM`) of the index partition that holds the seat counter's entry: the month
-    /// of the departure's first date, kept when the date moves (the counter is never re-put).
-    pub seats_bucket: String,
+    /// The date under which the seat counter is indexed: the departure's first date, kept
+    /// when the date moves (the counter is never re-put, so its index entry never moves).
+    pub seats_date: NaiveDate,
 }
 
 /// Where a departure stands with respect to sales at an instant.

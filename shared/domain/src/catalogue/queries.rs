@@ -106,9 +106,10 @@ pub struct ListedDeparture {
 /// the seats left of its counter.
 ///
 /// Round trips: 1 (the catalogue partition) + one index query per (matching line, month in
-/// the sale window that holds departures of the line): with `fromDate`, at most one per line;
-/// without, one or two per line for presale periods under a month. A departure whose date
-/// moved to another month since its creation costs one more index query per such month.
+/// the sale window that holds departures of the line): with `fromDate`, at most one per line,
+/// reading that date only; without, one or two per line for presale periods under a month.
+/// Departures whose date moved since their creation cost one more index query per (line,
+/// first date) among them.
 pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Utc>) -> Result<Vec<ListedDeparture>, StoreError> {
     let snap = load_catalogue(store).await?;
     let from_codes = matching_codes(&snap, &q.from_city);
@@ -123,7 +124,6 @@ pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Ut
 
     let mut deps: Vec<Departure> = Vec::new();
     let mut counters: HashMap<String, i64> = HashMap::new();
-    let mut read: BTreeSet<String> = BTreeSet::new();
     for (rec, _) in &snap.lines {
         let line = &rec.line;
         if !line.enabled || q.line_id.as_deref().is_some_and(|id| id != line.id) {
@@ -136,10 +136,11 @@ pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Ut
             Some(d) => vec![month_of(d)],
             None => months_between(today, today + Duration::days(i64::from(line.pre_sell_day))),
         };
+        // With a date, the prefix `<date>#` reads that date's departures and counters only.
+        let prefix = q.from_date.map(|d| format!("{}#", d.format("%Y-%m-%d"))).unwrap_or_default();
         for month in months.into_iter().filter(|m| rec.months.contains(m)) {
             let pk = records::line_month_index_pk(&line.id, &month);
-            read_partition(store, &pk, &mut deps, &mut counters).await?;
-            read.insert(pk);
+            read_partition(store, &pk, &prefix, &mut deps, &mut counters).await?;
         }
     }
 
@@ -149,16 +150,16 @@ pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Ut
             && q.line_id.as_deref().is_none_or(|id| id == d.line.id)
             && d.line.serves(&from_codes, to_codes.as_deref())
     });
-    // Counters of departures whose date moved out of their counter's month.
-    let missing: BTreeSet<String> = deps
+    // Counters of departures whose date moved since their creation: one index query per
+    // (line, first date) among them.
+    let missing: BTreeSet<(String, String)> = deps
         .iter()
         .filter(|d| !counters.contains_key(&d.schedule_id))
-        .map(|d| records::line_month_index_pk(&d.line.id, &d.seats_bucket))
-        .filter(|pk| !read.contains(pk))
+        .map(|d| (records::line_month_index_pk(&d.line.id, &month_of(d.seats_date)), format!("{}#S#", d.seats_date.format("%Y-%m-%d"))))
         .collect();
-    for pk in missing {
+    for (pk, prefix) in missing {
         let mut ignored = Vec::new();
-        read_partition(store, &pk, &mut ignored, &mut counters).await?;
+        read_partition(store, &pk, &prefix, &mut ignored, &mut counters).await?;
     }
     let mut out: Vec<ListedDeparture> = deps
         .into_iter()
@@ -173,9 +174,10 @@ pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Ut
     Ok(out)
 }
 
-/// Reads one line-month index partition: departure records and seat counters.
-async fn read_partition(store: &dyn Store, index_pk: &str, deps: &mut Vec<Departure>, counters: &mut HashMap<String, i64>) -> Result<(), StoreError> {
-    for item in store.query_index(index_pk, "").await? {
+/// Reads a line-month index partition (the sort keys under `prefix`): departure records and
+/// seat counters.
+async fn read_partition(store: &dyn Store, index_pk: &str, prefix: &str, deps: &mut Vec<Departure>, counters: &mut HashMap<String, i64>) -> Result<(), StoreError> {
+    for item in store.query_index(index_pk, prefix).await? {
         let Some(sid) = item.key.pk.strip_prefix("DEP#") else { continue };
         match item.key.sk.as_str() {
             DEPARTURE_SK => deps.push(item.decode()?),

@@ -63,14 +63,16 @@ pub fn line_month_index_pk(line_id: &str, month: &str) -> String {
 }
 
 /// Index sort key of an unstopped departure in its line-month partition:
-/// `D#<yyyy-MM-dd>T<HH:mm>#<scheduleId>` (sorted by D, then scheduleId).
+/// `<yyyy-MM-dd>#D#<HH:mm>#<scheduleId>` (sorted by D, then scheduleId). With the counter's
+/// key below, the prefix `<yyyy-MM-dd>#` reads a date's departures *and* their counters.
 pub fn departure_index_sk(dep: &Departure) -> String {
-    format!("D#{}#{}", local_sort_key(dep), dep.schedule_id)
+    format!("{}#D#{}#{}", dep.from_date.format("%Y-%m-%d"), dep.time.start().format("%H:%M"), dep.schedule_id)
 }
 
-/// Index sort key of a seat counter in its line-month partition: `S#<scheduleId>`.
-pub fn seats_index_sk(schedule_id: &str) -> String {
-    format!("S#{schedule_id}")
+/// Index sort key of a seat counter in its line-month partition:
+/// `<yyyy-MM-dd of seats_date>#S#<scheduleId>`.
+pub fn seats_index_sk(seats_date: NaiveDate, schedule_id: &str) -> String {
+    format!("{}#S#{schedule_id}", seats_date.format("%Y-%m-%d"))
 }
 
 /// `yyyy-MM-ddTHH:mm` of D (GMT+8): sorts like D.
@@ -98,12 +100,12 @@ pub struct SeatsBody {
 }
 
 /// A new seat counter holding `seats` seats, indexed in the line-month partition of the
-/// departure's `seats_bucket` (which never changes afterwards).
+/// departure's `seats_date` (which never changes afterwards).
 pub fn new_seats_item(dep: &Departure) -> Item {
     let body = SeatsBody { schedule_id: dep.schedule_id.clone(), line_id: dep.line.id.clone() };
     Item::new(seats_key(&dep.schedule_id), serde_json::to_string(&body).expect("seats body serialises"))
         .with_count(i64::from(dep.seats))
-        .with_index(line_month_index_pk(&dep.line.id, &dep.seats_bucket), seats_index_sk(&dep.schedule_id))
+        .with_index(line_month_index_pk(&dep.line.id, &month_of(dep.seats_date)), seats_index_sk(dep.seats_date, &dep.schedule_id))
 }
 
 /// A line in the catalogue partition: the current line (for the city lists) and the months
