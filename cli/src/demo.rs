@@ -24,8 +24,10 @@ pub async fn load_if_empty(app: &App) -> Result<bool, String> {
     let today = now.with_timezone(&gmt8()).date_naive();
     let file = catalogue::demo_catalogue(today);
     let options = ImportOptions { notify_coalesce_secs: app.config.notify_coalesce_secs as i64, ..Default::default() };
-    catalogue::apply_import(store, &file, now, &options, &|_, _| {}).await.map_err(|e| format!("demo catalogue: {e}"))?;
+    let report = catalogue::apply_import(store, &file, now, &options, &|_, _| {}).await.map_err(|e| format!("demo catalogue: {e}"))?;
     let mark = Item::new(marker(), serde_json::json!({"loaded_at": now}).to_string());
     store.transact(vec![Write::Put { item: mark, condition: Condition::Always }]).await.map_err(|e| e.to_string())?;
+    // The import queued `taobao.bus.item.notify` callbacks; hand them to the worker.
+    app.dispatch(&report.callback_ids).await;
     Ok(true)
 }

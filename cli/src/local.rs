@@ -47,7 +47,8 @@ pub struct FakeTop {
     pub calls: Mutex<Vec<RecordedCall>>,
     /// Scripted answers, used before the default success: (HTTP status, body); status 0 = drop
     /// the connection (a transport error).
-    pub script: Mutex<VecDeque<(u16, String)>>,
+    /// Each answer applies to one call of its method (`None`: of any method), in order.
+    pub script: Mutex<VecDeque<(Option<String>, u16, String)>>,
 }
 
 impl FakeTop {
@@ -55,9 +56,21 @@ impl FakeTop {
         FakeTop { secret: secret.to_string(), ..Default::default() }
     }
 
-    /// Queues answers to give before the default success.
+    /// Queues answers to give (to calls of any method) before the default success.
     pub fn push_answers(&self, answers: impl IntoIterator<Item = (u16, String)>) {
-        self.script.lock().expect("fake top lock").extend(answers);
+        self.script.lock().expect("fake top lock").extend(answers.into_iter().map(|(s, b)| (None, s, b)));
+    }
+
+    /// Queues answers for calls of `method` only (other callbacks, such as the demo's
+    /// `item.notify`, keep getting the default success).
+    pub fn push_answers_for(&self, method: &str, answers: impl IntoIterator<Item = (u16, String)>) {
+        self.script.lock().expect("fake top lock").extend(answers.into_iter().map(|(s, b)| (Some(method.to_string()), s, b)));
+    }
+
+    fn next_scripted(&self, method: &str) -> Option<(u16, String)> {
+        let mut script = self.script.lock().expect("fake top lock");
+        let i = script.iter().position(|(m, _, _)| m.as_deref().is_none_or(|m| m == method))?;
+        script.remove(i).map(|(_, s, b)| (s, b))
     }
 
     pub fn calls(&self) -> Vec<RecordedCall> {
@@ -80,7 +93,7 @@ impl FakeTop {
         let wrapper = format!("{}_response", method.trim_start_matches("taobao.").replace('.', "_"));
         let (status, answer) = if !signature_ok {
             (200, json!({"error_response": {"code": 25, "msg": "Invalid signature", "request_id": "fake"}}).to_string())
-        } else if let Some(scripted) = self.script.lock().expect("fake top lock").pop_front() {
+        } else if let Some(scripted) = self.next_scripted(&method) {
             scripted
         } else if method == "alitrip.serve.workorder.relation" {
             (200, json!({ wrapper: {"result": true, "msg_info": "成功", "data": {"case_id": format!("FC{}", rand_digits())}, "request_id": "fake"} }).to_string())
@@ -172,6 +185,7 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
         .route("/_local/top", post(fake_top_handler).get(recorded_calls))
         .route("/_local/health", get(|| async { "ok" }))
         .route("/_local/fenbeitong/{*path}", post(fake_fenbeitong_handler))
+        .route("/_local/admin", post(admin_handler))
         .fallback(interface)
         .with_state(Shared { app: app.clone(), fake_top: fake_top.clone() });
     let server = tokio::spawn(async move {
@@ -232,6 +246,28 @@ async fn interface(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
         .status(status)
         .header("content-type", Outbound::CONTENT_TYPE)
         .body(Body::from(body))
+        .expect("valid response")
+}
+
+/// `POST /_local/admin`: runs a back-office command (`busgate catalogue …`, `outbox …`, …) with
+/// this server's App, so its callbacks go through the running worker. Loopback callers only.
+async fn admin_handler(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    if !peer.ip().is_loopback() {
+        return (http::StatusCode::FORBIDDEN, "the back office answers loopback callers only").into_response();
+    }
+    let limit = crate::admin::MAX_ADMIN_REQUEST_BYTES;
+    let (parts, body) = req.into_parts();
+    let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = read_capped(body, limit).await;
+    let (status, answer) = if body.len() > limit {
+        (413, json!({"error": format!("admin request larger than {limit} bytes")}).to_string())
+    } else {
+        crate::admin::serve_http(&s.app, content_type.as_deref(), &body).await
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json;charset=utf-8")
+        .body(Body::from(answer))
         .expect("valid response")
 }
 

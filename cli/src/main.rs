@@ -21,6 +21,11 @@ enum Command {
     /// Compute the signatures Qimen and TOP expect (for debugging a mismatch).
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Play Fliggy against a deployment (local or AWS) and report every check.
+    Sim(SimArgs),
+    /// The operator's back office: catalogue, outbox, cases, notices, refund.
+    #[command(flatten)]
+    Admin(busgate_cli::admin::cli::AdminCli),
 }
 
 #[derive(Args)]
@@ -34,6 +39,45 @@ struct LocalArgs {
     /// Do not load the demo operator into an empty store.
     #[arg(long)]
     no_demo: bool,
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Base URL of the deployment (local mode, or the stack's ApiBaseUrl).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+    /// The Qimen app secret the deployment verifies with.
+    #[arg(long, env = "BUSGATE_QIMEN_SECRET", default_value = busgate_cli::local::DEMO_QIMEN_SECRET, hide_env_values = true)]
+    secret: String,
+    /// A Fenbeitong token of the deployment (the notice check is skipped without one).
+    #[arg(long)]
+    fenbeitong_token: Option<String>,
+    /// How long to wait for an asynchronous issue to complete.
+    #[arg(long, default_value = "30")]
+    async_wait_secs: u64,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn sim(args: SimArgs) -> Result<(), String> {
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let report = rt.block_on(busgate_cli::sim::run(busgate_cli::sim::SimOptions {
+        base_url: args.base_url,
+        qimen_secret: args.secret,
+        fenbeitong_token: args.fenbeitong_token,
+        wait_for_async: std::time::Duration::from_secs(args.async_wait_secs),
+    }));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", report.table());
+    }
+    if report.passed() {
+        Ok(())
+    } else {
+        Err(format!("{} check(s) failed", report.checks.iter().filter(|c| !c.passed).count()))
+    }
 }
 
 fn init_logging() {
@@ -62,7 +106,14 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sign(cmd) => sign::run(cmd),
+        Command::Sim(args) => sim(args),
         Command::Local(args) => tokio::runtime::Runtime::new().map_err(|e| e.to_string()).and_then(|rt| rt.block_on(local(args))),
+        Command::Admin(cmd) => {
+            if std::env::var_os("BUSGATE_LOG").is_some() {
+                init_logging();
+            }
+            busgate_cli::admin::cli::run(cmd)
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -128,3 +128,83 @@ pub async fn post_raw(url: &str, content_type: &str, body: Vec<u8>) -> (u16, ser
     let text = r.text().await.expect("body");
     (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
 }
+
+/// The URL of a signed call of `route` (its default method) at `timestamp`, for tests that
+/// post the body themselves (tampered, stale, raw bytes).
+pub fn bus_url(base: &str, route: busgate_edge::Route, body: &[u8], secret: &str, timestamp: &str) -> String {
+    let method = route.default_method().expect("a bus route");
+    format!("{base}{}?{}", route.path(), signed_query(method, body, secret, timestamp))
+}
+
+/// An HTTP answer as received: status, `Content-Type` header and body text.
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub content_type: String,
+    pub text: String,
+}
+
+impl RawAnswer {
+    /// The body as JSON (panics with the body when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {}", self.text))
+    }
+}
+
+/// POSTs raw bytes with a content type (none when `None`) and returns the answer as received.
+pub async fn post_bytes(url: &str, content_type: Option<&str>, body: Vec<u8>) -> RawAnswer {
+    let mut req = reqwest::Client::new().post(url).body(body);
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let content_type = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let text = r.text().await.expect("body");
+    RawAnswer { status, content_type, text }
+}
+
+/// Today's date in GMT+8 (the demo catalogue's dates are relative to it).
+pub fn today_gmt8() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&busgate_domain::gmt8()).date_naive()
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A path in the repository (relative to the workspace root).
+pub fn repo_file(rel: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// The query of a Qimen call signed by `tests/tools/qimen_sign.py`, the independent signer
+/// (Python standard library only, shares no code with Busgate): `params` in order, then
+/// `&sign=…`. `content_type` is the request's (the signer refuses the types the official
+/// verifier refuses).
+pub fn python_signed_query(secret: &str, body: &[u8], params: &[(&str, &str)], content_type: &str) -> String {
+    let dir = TempDir::new();
+    let body_file = dir.0.join("body");
+    std::fs::write(&body_file, body).expect("write body");
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(repo_file("tests/tools/qimen_sign.py")).arg(format!("--secret={secret}")).arg("--body-file").arg(&body_file);
+    cmd.arg(format!("--content-type={content_type}"));
+    for (k, v) in params {
+        cmd.arg("--param").arg(format!("{k}={v}"));
+    }
+    let out = cmd.output().expect("python3 runs the independent signer");
+    assert!(out.status.success(), "qimen_sign.py: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("ASCII query").trim().to_string()
+}

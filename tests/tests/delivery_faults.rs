@@ -47,13 +47,13 @@ async fn transient_failures_are_retried_until_delivered_once() {
     let isp = r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.top-remote-connection-timeout"}}"#;
     let sys = r#"{"bus_agent_bookticket_confirm_response":{"is_success":false,"result_code":"SYS_ERROR","result_msg":"系统异常"}}"#;
     let limited = r#"{"error_response":{"code":7,"msg":"App Call Limited","sub_msg":"This ban will last for 0 more seconds"}}"#;
-    local.fake_top.push_answers([(502, String::new()), (200, isp.into()), (503, "busy".into()), (200, sys.into()), (200, limited.into())]);
+    local.fake_top.push_answers_for(METHOD, [(502, String::new()), (200, isp.into()), (503, "busy".into()), (200, sys.into()), (200, limited.into())]);
     let id = commit_callback(&local.app).await;
     local.app.dispatch(std::slice::from_ref(&id)).await;
 
     let cb = wait_for_status(&local.app, &id, CallbackStatus::Delivered).await;
     assert_eq!(cb.attempts, 6, "five failures, then the accepted attempt");
-    let calls = local.fake_top.calls();
+    let calls: Vec<_> = local.fake_top.calls().into_iter().filter(|c| c.method == METHOD).collect();
     assert_eq!(calls.len(), 6);
     assert!(calls.iter().all(|c| c.signature_ok), "every attempt is signed afresh and correctly");
     assert!(calls.iter().all(|c| c.params[PARAM] == PAYLOAD), "every retry resends the same bytes");
@@ -61,7 +61,7 @@ async fn transient_failures_are_retried_until_delivered_once() {
     // A delivered callback is never sent again, even if its message comes back.
     local.app.dispatch(std::slice::from_ref(&id)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(local.fake_top.calls().len(), 6);
+    assert_eq!(local.fake_top.calls().iter().filter(|c| c.method == METHOD).count(), 6);
     local.stop();
 }
 
@@ -69,7 +69,7 @@ async fn transient_failures_are_retried_until_delivered_once() {
 async fn a_business_refusal_is_not_retried_and_lands_in_the_dead_letter_queue() {
     let (local, _dir) = start_local(&[("BUSGATE_CALLBACK_BACKOFF_BASE_SECS", "0")]).await;
     let isv = r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isv.invalid-parameter","sub_msg":"agent_order_id不存在"}}"#;
-    local.fake_top.push_answers([(200, isv.to_string())]);
+    local.fake_top.push_answers_for(METHOD, [(200, isv.to_string())]);
     let id = commit_callback(&local.app).await;
     local.app.dispatch(std::slice::from_ref(&id)).await;
 
@@ -81,11 +81,11 @@ async fn a_business_refusal_is_not_retried_and_lands_in_the_dead_letter_queue() 
     let body: serde_json::Value = serde_json::from_str(&dead[0].body).unwrap();
     assert_eq!(body["callback_id"], id.as_str());
     assert!(body["reason"].as_str().unwrap().contains("isv.invalid-parameter"));
-    assert_eq!(local.fake_top.calls().len(), 1);
+    assert_eq!(local.fake_top.calls().iter().filter(|c| c.method == METHOD).count(), 1);
 
     // Out of attempts: the same, with the last reason.
     let many: Vec<(u16, String)> = (0..10).map(|_| (502, String::new())).collect();
-    local.fake_top.push_answers(many);
+    local.fake_top.push_answers_for(METHOD, many);
     let id2 = commit_callback(&local.app).await;
     local.app.dispatch(std::slice::from_ref(&id2)).await;
     let cb2 = wait_for_status(&local.app, &id2, CallbackStatus::Dead).await;

@@ -13,5 +13,6 @@ pub mod store;
 pub mod catalogue;
 pub mod cases;
 pub mod notices;
+pub mod orders;
 
 pub use clock::{gmt8, Clock, ManualClock, SystemClock};

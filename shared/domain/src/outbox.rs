@@ -107,6 +107,13 @@ pub struct Delivery {
     pub callback_id: String,
 }
 
+/// The other job the queue carries: issuing the tickets of an order confirmed in async mode
+/// (the "automatic" issue job of fliggy-bus.md §3.7), decided by the worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueJob {
+    pub issue_order: String,
+}
+
 /// A fresh callback id: time-ordered, unique.
 pub fn new_callback_id(now: DateTime<Utc>) -> String {
     use rand::Rng;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use busgate_domain::outbox::Delivery;
+use busgate_domain::outbox::{Delivery, IssueJob};
 use busgate_domain::queue::{Lane, Queue};
 use busgate_domain::store::Store;
 use busgate_domain::{Clock, SystemClock};
@@ -26,6 +26,14 @@ impl App {
     pub async fn aws(config: Config) -> App {
         let (store, queue) = busgate_adapters::aws::connect(&config.table, &config.queue_url, &config.dlq_url).await;
         App::new(config, Arc::new(store), Arc::new(queue), Arc::new(SystemClock))
+    }
+
+    /// Queues the automatic issue of an order confirmed in async mode.
+    pub async fn queue_issue(&self, alitrip_order_id: &str) {
+        let body = serde_json::to_string(&IssueJob { issue_order: alitrip_order_id.to_string() }).expect("job serialises");
+        if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_issue_delay_secs).await {
+            tracing::warn!(order = %alitrip_order_id, error = %e, "issue job not queued; the deadline will fail the order");
+        }
     }
 
     /// Hands committed callbacks to the delivery queue. A failure here loses nothing: the

@@ -79,6 +79,10 @@ pub struct Config {
     pub hold_minutes: i64,
     pub issue_mode: Mode,
     pub async_issue_deadline_minutes: i64,
+    /// In async issue mode, issue automatically (a queued job, after `auto_issue_delay_secs`);
+    /// `false` leaves every decision to the back office.
+    pub auto_issue: bool,
+    pub auto_issue_delay_secs: u32,
     pub refund_mode: Mode,
     pub notify_coalesce_secs: u64,
     pub in_flight_wait_ms: u64,
@@ -155,6 +159,8 @@ impl Config {
             hold_minutes: parse(env, "BUSGATE_HOLD_MINUTES", 30)?,
             issue_mode: mode(env, "BUSGATE_ISSUE_MODE")?,
             async_issue_deadline_minutes: parse(env, "BUSGATE_ASYNC_ISSUE_DEADLINE_MINUTES", 10)?,
+            auto_issue: parse(env, "BUSGATE_AUTO_ISSUE", true)?,
+            auto_issue_delay_secs: parse(env, "BUSGATE_AUTO_ISSUE_DELAY_SECS", 2)?,
             refund_mode: mode(env, "BUSGATE_REFUND_MODE")?,
             notify_coalesce_secs: parse(env, "BUSGATE_NOTIFY_COALESCE_SECS", 60)?,
             in_flight_wait_ms: parse(env, "BUSGATE_IN_FLIGHT_WAIT_MS", 2000)?,

@@ -2,7 +2,7 @@
 //! is the truth: a delivered one is never sent again, a dead one waits for `busgate outbox
 //! replay`; the queue only says "look at this callback now".
 
-use busgate_domain::outbox::{Callback, CallbackStatus, Delivery, Destination};
+use busgate_domain::outbox::{Callback, CallbackStatus, Delivery, Destination, IssueJob};
 use busgate_domain::queue::{Lane, Message};
 use busgate_domain::store::{Condition, StoreError, Write};
 use chrono::{DateTime, Utc};
@@ -44,8 +44,36 @@ async fn record(app: &App, cb: &Callback, version: u64) -> Result<(), StoreError
     app.store.transact(vec![Write::Put { item: cb.to_item(version + 1), condition: Condition::Version(version) }]).await
 }
 
+/// The automatic issue of an async-confirmed order: decided as a success (a timed-out or
+/// already decided order is left as it is), its bookticket.confirm dispatched.
+async fn issue(app: &App, job: &IssueJob) -> Disposition {
+    match busgate_domain::orders::decide_issue(app.store.as_ref(), &job.issue_order, true, None, None, app.clock.now()).await {
+        Ok(decision) => {
+            tracing::info!(order = %job.issue_order, outcome = ?decision.outcome, "automatic issue");
+            app.dispatch(&decision.callback_ids).await;
+            Disposition::Done
+        }
+        Err(busgate_domain::orders::OrderError::Store(e)) => {
+            tracing::warn!(order = %job.issue_order, error = %e, "automatic issue failed; retrying");
+            Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
+        }
+        Err(busgate_domain::orders::OrderError::Busy(why)) => {
+            tracing::warn!(order = %job.issue_order, %why, "automatic issue contended; retrying");
+            Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
+        }
+        Err(e) => {
+            // Not issuing any more (closed, expired, decided by the back office): nothing to do.
+            tracing::info!(order = %job.issue_order, error = %e, "automatic issue not applicable");
+            Disposition::Done
+        }
+    }
+}
+
 /// One delivery attempt for a queue message.
 pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Disposition {
+    if let Ok(job) = serde_json::from_str::<IssueJob>(body) {
+        return issue(app, &job).await;
+    }
     let Ok(delivery) = serde_json::from_str::<Delivery>(body) else {
         return Disposition::Dead(format!("not a delivery message: {}", body.chars().take(200).collect::<String>()));
     };

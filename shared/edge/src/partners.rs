@@ -130,7 +130,7 @@ pub async fn send_fenbeitong(
         .await;
     let r = match sent {
         Ok(r) => r,
-        Err(e) => return Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None },
+        Err(e) => return Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None },
     };
     let status = r.status().as_u16();
     let text = r.text().await.unwrap_or_default();

@@ -6,6 +6,16 @@ use crate::app::App;
 
 /// One sweep; returns a short report for the logs.
 pub async fn sweep(app: &App) -> String {
+    let orders = match busgate_domain::orders::expire_due(app.store.as_ref(), app.clock.now()).await {
+        Ok(report) => {
+            app.dispatch(&report.callback_ids).await;
+            format!("{} locks expired, {} issues timed out, {} errors; ", report.locks_expired, report.issues_timed_out, report.errors)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "order expiry failed");
+            String::new()
+        }
+    };
     let requeued = match crate::delivery::requeue_overdue(app, chrono::Duration::minutes(15)).await {
         Ok(n) => n,
         Err(e) => {
@@ -13,7 +23,7 @@ pub async fn sweep(app: &App) -> String {
             0
         }
     };
-    format!("requeued {requeued} callbacks")
+    format!("{orders}requeued {requeued} callbacks")
 }
 
 /// Local mode's timer.

@@ -57,12 +57,12 @@ pub async fn call(http: &reqwest::Client, cfg: &TopConfig, method: &str, busines
         .await;
     let response = match sent {
         Ok(r) => r,
-        Err(e) => return (Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None }, None),
+        Err(e) => return (Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None }, None),
     };
     let status = response.status().as_u16();
     let text = match response.text().await {
         Ok(t) => t,
-        Err(e) => return (Outcome::Retry { reason: format!("transport: {e}"), wait_secs: None }, None),
+        Err(e) => return (Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None }, None),
     };
     (classify(status, &text), Some(text))
 }

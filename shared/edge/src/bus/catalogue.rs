@@ -5,7 +5,7 @@ use busgate_domain::catalogue::{self, Departure};
 use busgate_domain::gmt8;
 use busgate_wire::fliggy::{Failure, RetCode};
 use busgate_wire::json::{FieldError, Fields};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{store_failure, Answer};
@@ -37,30 +37,48 @@ pub async fn to_cities(app: &App, f: Fields<'_>) -> Answer {
     Ok(data([("toCityList", Value::Array(list))]))
 }
 
+/// Whether `s` has exactly the shape of `pattern`, where `9` stands for an ASCII digit and
+/// every other character for itself (§2.5: `yyyy-MM-dd`, `HH:mm`, `HH:mm:ss`; chrono alone
+/// also takes `2026-1-5`, `8:30`, a sign or a leap second).
+fn has_shape(s: &str, pattern: &str) -> bool {
+    s.len() == pattern.len() && s.bytes().zip(pattern.bytes()).all(|(c, p)| if p == b'9' { c.is_ascii_digit() } else { c == p })
+}
+
+fn strict_date(s: &str) -> Option<NaiveDate> {
+    has_shape(s, "9999-99-99").then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
+}
+
+/// `HH:mm` or `HH:mm:ss`, seconds 00–59.
+fn strict_time(s: &str) -> Option<NaiveTime> {
+    if has_shape(s, "99:99") {
+        NaiveTime::parse_from_str(s, "%H:%M").ok()
+    } else if has_shape(s, "99:99:99") && &s[6..] < "60" {
+        NaiveTime::parse_from_str(s, "%H:%M:%S").ok()
+    } else {
+        None
+    }
+}
+
 fn parse_date(f: &Fields<'_>, name: &str) -> Result<Option<NaiveDate>, Failure> {
     match f.opt_str(name)? {
         None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| Failure::invalid(FieldError::new(f.path(name), "must be a date yyyy-MM-dd"))),
+        Some(s) => strict_date(&s).map(Some).ok_or_else(|| Failure::invalid(FieldError::new(f.path(name), "must be a date yyyy-MM-dd"))),
     }
 }
 
 fn parse_time(f: &Fields<'_>, name: &str) -> Result<Option<NaiveTime>, Failure> {
     match f.opt_str(name)? {
         None => Ok(None),
-        Some(s) => NaiveTime::parse_from_str(&s, "%H:%M:%S")
-            .or_else(|_| NaiveTime::parse_from_str(&s, "%H:%M"))
-            .map(Some)
-            .map_err(|_| Failure::invalid(FieldError::new(f.path(name), "must be a time HH:mm or HH:mm:ss"))),
+        Some(s) => strict_time(&s).map(Some).ok_or_else(|| Failure::invalid(FieldError::new(f.path(name), "must be a time HH:mm or HH:mm:ss"))),
     }
 }
 
 fn parse_date_time(f: &Fields<'_>, name: &str) -> Result<Option<DateTime<Utc>>, Failure> {
     match f.opt_str(name)? {
         None => Ok(None),
-        Some(s) => NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S")
-            .ok()
+        Some(s) => s
+            .split_once(' ')
+            .and_then(|(d, t)| Some(strict_date(d)?.and_time(has_shape(t, "99:99:99").then(|| strict_time(t)).flatten()?)))
             .and_then(|n| gmt8().from_local_datetime(&n).single())
             .map(|t| Some(t.with_timezone(&Utc)))
             .ok_or_else(|| Failure::invalid(FieldError::new(f.path(name), "must be yyyy-MM-dd HH:mm:ss (GMT+8)"))),

@@ -10,6 +10,8 @@ use crate::app::App;
 use crate::routes::Route;
 
 mod catalogue;
+mod orders;
+mod refunds;
 
 pub type Answer = Result<Map<String, Value>, Failure>;
 
@@ -26,6 +28,12 @@ pub async fn dispatch(app: &App, route: Route, f: Fields<'_>) -> Answer {
         Route::Lines => catalogue::lines(app, f).await,
         Route::Seats => catalogue::seats(app, f).await,
         Route::StoppedSchedules => catalogue::stopped_schedules(app, f).await,
+        Route::OrdersCreate => orders::create(app, f).await,
+        Route::OrdersQuery => orders::query(app, f).await,
+        Route::OrdersConfirm => orders::confirm(app, f).await,
+        Route::OrdersClose => orders::close(app, f).await,
+        Route::RefundsFee => refunds::fee(app, f).await,
+        Route::RefundsApply => refunds::apply(app, f).await,
         _ => Err(Failure::new(RetCode::SystemError, "interface not available")),
     }
 }

@@ -1,0 +1,605 @@
+//! `busgate sim`: plays Fliggy (and Fenbeitong) against any Busgate deployment — local mode
+//! or a real stack — signing every request exactly as Qimen does, and checks the answers of
+//! the whole lifecycle and of the refusals an integration must get right. An operator runs it
+//! before asking Fliggy to go live.
+
+use std::time::{Duration, Instant};
+
+use busgate_edge::Route;
+use serde_json::{json, Value};
+
+/// Where to play and with which credentials.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub base_url: String,
+    pub qimen_secret: String,
+    /// A Fenbeitong token of the deployment (the notice check is skipped without one).
+    pub fenbeitong_token: Option<String>,
+    /// The deployment answers confirm asynchronously (status 2, then 3 later).
+    pub wait_for_async: Duration,
+}
+
+/// One check's outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    /// Why it failed (or what was seen, when it passed).
+    pub detail: String,
+    pub ms: u128,
+}
+
+/// Every check, in order.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// A fixed-width table for people.
+    pub fn table(&self) -> String {
+        let width = self.checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(10);
+        let mut out = String::new();
+        for c in &self.checks {
+            let pad = width - c.name.chars().count();
+            out.push_str(&format!(
+                "{} {}{}  {:>5} ms  {}\n",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                " ".repeat(pad),
+                c.ms,
+                c.detail
+            ));
+        }
+        let failed = self.checks.iter().filter(|c| !c.passed).count();
+        out.push_str(&format!("{} passed, {} failed\n", self.checks.len() - failed, failed));
+        out
+    }
+}
+
+type Step = Result<String, String>;
+
+struct Sim {
+    opts: SimOptions,
+    http: reqwest::Client,
+    report: Report,
+}
+
+/// The answer of one call: HTTP status, body text, and the body as JSON (Null if not JSON).
+struct Answer {
+    status: u16,
+    text: String,
+    json: Value,
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, String> {
+    v.get(name).filter(|x| !x.is_null()).ok_or_else(|| format!("answer has no `{name}`: {}", short(&v.to_string())))
+}
+
+fn short(s: &str) -> String {
+    let mut t: String = s.chars().take(240).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    t
+}
+
+fn expect_code(a: &Answer, code: &str) -> Result<(), String> {
+    let got = a.json.get("retCode").and_then(Value::as_str).unwrap_or("<none>");
+    if a.status != 200 {
+        return Err(format!("HTTP {} (expected 200): {}", a.status, short(&a.text)));
+    }
+    if got != code {
+        return Err(format!("retCode {got} (expected {code}): {}", short(&a.text)));
+    }
+    let success = a.json.get("success");
+    if code == "0" && success != Some(&Value::Bool(true)) {
+        return Err(format!("success is not true: {}", short(&a.text)));
+    }
+    Ok(())
+}
+
+fn random_order_id() -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random_range(100_000_000_000_000_000..900_000_000_000_000_000);
+    n.to_string()
+}
+
+impl Sim {
+    fn query(&self, method: &str, body: &[u8], timestamp: &str) -> String {
+        let params = [
+            ("app_key", "12345678"),
+            ("format", "json"),
+            ("method", method),
+            ("sign_method", "md5"),
+            ("timestamp", timestamp),
+            ("v", "2.0"),
+        ];
+        let query = busgate_signing::encode_query(&params);
+        let req = busgate_signing::SpiRequest {
+            raw_query: &query,
+            headers: &[],
+            content_type: Some("application/json;charset=utf-8"),
+            body,
+        };
+        let sign = busgate_signing::spi_sign(&req, &self.opts.qimen_secret).unwrap_or_default();
+        format!("{query}&sign={sign}")
+    }
+
+    async fn post(&self, path: &str, query: &str, content_type: &str, body: Vec<u8>) -> Result<Answer, String> {
+        let url = format!("{}{path}?{query}", self.opts.base_url.trim_end_matches('/'));
+        let r = self
+            .http
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", self.opts.base_url))?;
+        let status = r.status().as_u16();
+        let text = r.text().await.map_err(|e| e.to_string())?;
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Answer { status, text, json })
+    }
+
+    /// A correctly signed bus call.
+    async fn bus(&self, route: Route, body: &Value) -> Result<Answer, String> {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let ts = busgate_signing::format_timestamp(chrono::Utc::now());
+        let q = self.query(route.default_method().unwrap_or_default(), &bytes, &ts);
+        self.post(route.path(), &q, "application/json;charset=utf-8", bytes).await
+    }
+
+    async fn check<F>(&mut self, name: &str, f: F) -> bool
+    where
+        F: AsyncFnOnce(&Sim) -> Step,
+    {
+        let started = Instant::now();
+        let result = f(self).await;
+        let ms = started.elapsed().as_millis();
+        let passed = result.is_ok();
+        let detail = result.unwrap_or_else(|e| e);
+        self.report.checks.push(Check { name: name.to_string(), passed, detail, ms });
+        passed
+    }
+}
+
+/// What the catalogue checks found to sell.
+#[derive(Debug, Clone, Default)]
+struct Target {
+    from_city: String,
+    to_city: String,
+    schedule_id: String,
+    line_id: String,
+    from_date: String,
+    from_time: String,
+    from_station: String,
+    to_station: String,
+    price: i64,
+    seats: i64,
+    area_boarding: Option<Value>,
+}
+
+fn order_body(t: &Target, order_id: &str, count: usize) -> Value {
+    let passengers: Vec<Value> = (0..count)
+        .map(|i| {
+            json!({
+                "passengerName": format!("测试{}", i + 1),
+                "passengerCertificateType": "1",
+                "passengerCertificateNo": format!("11010119900101{:03}X", i + 1),
+                "passengerType": "0",
+                "ticketPrice": t.price,
+            })
+        })
+        .collect();
+    let mut body = json!({
+        "alitripOrderId": order_id,
+        "scheduleId": t.schedule_id,
+        "lineId": t.line_id,
+        "fromDate": t.from_date,
+        "fromTime": format!("{}:00", t.from_time),
+        "fromStationCode": t.from_station,
+        "toStationCode": t.to_station,
+        "ticketCount": count,
+        "orderAmount": t.price * count as i64,
+        "ticketAmount": t.price * count as i64,
+        "contactName": "测试1",
+        "contactMobile": "13800000000",
+        "passengerList": passengers,
+    });
+    if let Some(point) = &t.area_boarding {
+        body["customDepartureAddress"] = json!("上车点");
+        body["customDepartureLongitude"] = point["longitude"].clone();
+        body["customDepartureLatitude"] = point["latitude"].clone();
+    }
+    body
+}
+
+/// Picks an on-sale departure with at least 3 seats, on a segment whose stations are fixed
+/// points (or whose area boarding gets a point of its geofence).
+fn pick(lines: &Value, from_city: &str, to_city: &str) -> Option<Target> {
+    for d in lines.get("lineSchedule")?.as_array()? {
+        let seats = d.get("leftTicketCnt")?.as_i64()?;
+        if seats < 3 {
+            continue;
+        }
+        let stations = d.get("stations")?.as_array()?;
+        for seg in d.get("segmentPrices")?.as_array()? {
+            let from = seg.get("fromStationCode")?.as_str()?;
+            let to = seg.get("toStationCode")?.as_str()?;
+            let st = |code: &str| stations.iter().find(|s| s.get("stationCode").and_then(Value::as_str) == Some(code));
+            let (fs, ts) = (st(from)?, st(to)?);
+            if ts.get("stationType").and_then(Value::as_i64) == Some(2) {
+                continue;
+            }
+            let area_boarding = if fs.get("stationType").and_then(Value::as_i64) == Some(2) {
+                Some(fs.get("geofence")?.as_array()?.first()?.clone())
+            } else {
+                None
+            };
+            let line = d.get("line")?;
+            return Some(Target {
+                from_city: from_city.to_string(),
+                to_city: to_city.to_string(),
+                schedule_id: d.get("scheduleId")?.as_str()?.to_string(),
+                line_id: line.get("id")?.as_str()?.to_string(),
+                from_date: line.get("fromDate")?.as_str()?.to_string(),
+                from_time: line.get("fromTime")?.as_str()?.to_string(),
+                from_station: from.to_string(),
+                to_station: to.to_string(),
+                price: seg.get("price")?.as_i64()?,
+                seats,
+                area_boarding,
+            });
+        }
+    }
+    None
+}
+
+async fn seats_left(sim: &Sim, t: &Target) -> Result<i64, String> {
+    let a = sim
+        .bus(
+            Route::Seats,
+            &json!({"scheduleId": t.schedule_id, "lineId": t.line_id, "fromDate": t.from_date, "fromTime": t.from_time,
+                    "fromStationCode": t.from_station, "toStationCode": t.to_station}),
+        )
+        .await?;
+    expect_code(&a, "0")?;
+    field(&a.json, "leftTicketCnt")?.as_i64().ok_or_else(|| "leftTicketCnt is not a number".into())
+}
+
+/// Runs every check against the deployment.
+pub async fn run(opts: SimOptions) -> Report {
+    let mut sim = Sim { opts, http: reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("client"), report: Report::default() };
+    let target = std::sync::Arc::new(std::sync::Mutex::new(Target::default()));
+
+    // --- catalogue pull
+    let t = target.clone();
+    let reachable = sim
+        .check("catalogue: departure cities", async move |s| {
+            let a = s.bus(Route::FromCities, &json!({})).await?;
+            expect_code(&a, "0")?;
+            let list = field(&a.json, "fromCityList")?.as_array().cloned().unwrap_or_default();
+            let first = list.first().ok_or("no departure city")?;
+            t.lock().unwrap().from_city = field(first, "fromCity")?.as_str().unwrap_or_default().to_string();
+            Ok(format!("{} cities", list.len()))
+        })
+        .await;
+    if !reachable {
+        return sim.report;
+    }
+    let t = target.clone();
+    sim.check("catalogue: arrival cities", async move |s| {
+        let from = t.lock().unwrap().from_city.clone();
+        let a = s.bus(Route::ToCities, &json!({"fromCity": from})).await?;
+        expect_code(&a, "0")?;
+        let list = field(&a.json, "toCityList")?.as_array().cloned().unwrap_or_default();
+        let first = list.first().ok_or_else(|| format!("no arrival city from {from}"))?;
+        t.lock().unwrap().to_city = field(first, "toCity")?.as_str().unwrap_or_default().to_string();
+        Ok(format!("{} cities from {from}", list.len()))
+    })
+    .await;
+    let t = target.clone();
+    let have_departure = sim
+        .check("catalogue: lines and departures", async move |s| {
+            let (from, to) = {
+                let g = t.lock().unwrap();
+                (g.from_city.clone(), g.to_city.clone())
+            };
+            let a = s.bus(Route::Lines, &json!({"fromCity": from, "toCity": to})).await?;
+            expect_code(&a, "0")?;
+            let picked = pick(&a.json, &from, &to).ok_or_else(|| format!("no on-sale departure {from}→{to} with 3 seats left"))?;
+            let detail = format!("{} ({} {}, {} seats)", picked.schedule_id, picked.from_date, picked.from_time, picked.seats);
+            *t.lock().unwrap() = picked;
+            Ok(detail)
+        })
+        .await;
+    let t = target.clone();
+    sim.check("catalogue: stopped departures", async move |s| {
+        let from = t.lock().unwrap().from_city.clone();
+        let a = s.bus(Route::StoppedSchedules, &json!({"fromCity": from})).await?;
+        expect_code(&a, "0")?;
+        Ok(format!("{} stopped", field(&a.json, "lineSchedule")?.as_array().map(Vec::len).unwrap_or(0)))
+    })
+    .await;
+
+    // --- refusals every integration must get right
+    sim.check("refusal: bad signature", async move |s| {
+        let body = br#"{"fromCity":"x"}"#.to_vec();
+        let q = s.query(Route::ToCities.default_method().unwrap_or_default(), b"{}", &busgate_signing::format_timestamp(chrono::Utc::now()));
+        let a = s.post(Route::ToCities.path(), &q, "application/json;charset=utf-8", body).await?;
+        let expected = busgate_wire::fliggy::SIGN_FAILURE_BODY;
+        let same = serde_json::from_str::<Value>(expected).ok() == Some(a.json.clone());
+        if a.status == 200 && same {
+            Ok("exact sign-failure body".into())
+        } else {
+            Err(format!("HTTP {}: {} (expected {expected})", a.status, short(&a.text)))
+        }
+    })
+    .await;
+    sim.check("refusal: stale timestamp", async move |s| {
+        let body = br#"{"fromCity":"x"}"#.to_vec();
+        let stale = busgate_signing::format_timestamp(chrono::Utc::now() - chrono::Duration::hours(2));
+        let q = s.query(Route::ToCities.default_method().unwrap_or_default(), &body, &stale);
+        let a = s.post(Route::ToCities.path(), &q, "application/json;charset=utf-8", body).await?;
+        expect_code(&a, "timestamp-expired").map(|_| "timestamp-expired".into())
+    })
+    .await;
+    sim.check("refusal: malformed body", async move |s| {
+        let body = br#"{"fromCity":"#.to_vec();
+        let q = s.query(Route::ToCities.default_method().unwrap_or_default(), &body, &busgate_signing::format_timestamp(chrono::Utc::now()));
+        let a = s.post(Route::ToCities.path(), &q, "application/json;charset=utf-8", body).await?;
+        expect_code(&a, "invalid-parameter")?;
+        Ok(a.json.get("retDesc").and_then(Value::as_str).unwrap_or_default().to_string())
+    })
+    .await;
+
+    if have_departure {
+        order_lifecycle(&mut sim, &target.lock().unwrap().clone()).await;
+    }
+    collaboration_case(&mut sim).await;
+    if sim.opts.fenbeitong_token.is_some() {
+        fenbeitong_notice(&mut sim).await;
+    }
+    sim.report
+}
+
+async fn order_lifecycle(sim: &mut Sim, t: &Target) {
+    let before = std::sync::Arc::new(std::sync::Mutex::new(0i64));
+    let order_id = random_order_id();
+    let agent = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let b = before.clone();
+    sim.check("seats: live count and price", async move |s| {
+        let a = s
+            .bus(
+                Route::Seats,
+                &json!({"scheduleId": t.schedule_id, "lineId": t.line_id, "fromDate": t.from_date, "fromTime": t.from_time,
+                        "fromStationCode": t.from_station, "toStationCode": t.to_station}),
+            )
+            .await?;
+        expect_code(&a, "0")?;
+        let left = field(&a.json, "leftTicketCnt")?.as_i64().ok_or("leftTicketCnt is not a number")?;
+        let price = field(&a.json, "ticketPrice")?.as_str().ok_or("ticketPrice is not a string")?.to_string();
+        if price != t.price.to_string() {
+            return Err(format!("ticketPrice {price}, lines said {}", t.price));
+        }
+        *b.lock().unwrap() = left;
+        Ok(format!("{left} left at {price} fen"))
+    })
+    .await;
+    let body = order_body(t, &order_id, 1);
+    let first_answer = std::sync::Arc::new(std::sync::Mutex::new(Value::Null));
+    let (fa, ag, bd) = (first_answer.clone(), agent.clone(), body.clone());
+    let created = sim
+        .check("order: create locks a seat", async move |s| {
+            let a = s.bus(Route::OrdersCreate, &bd).await?;
+            expect_code(&a, "0")?;
+            if field(&a.json, "status")? != "1" {
+                return Err(format!("status {} (expected \"1\")", a.json["status"]));
+            }
+            *ag.lock().unwrap() = field(&a.json, "agentOrderId")?.as_str().unwrap_or_default().to_string();
+            *fa.lock().unwrap() = a.json.clone();
+            Ok(format!("{} locked until {}", a.json["agentOrderId"], a.json["lockExpireTime"]))
+        })
+        .await;
+    if !created {
+        return;
+    }
+    let (fa, bd) = (first_answer.clone(), body.clone());
+    sim.check("order: duplicate create gets the same answer", async move |s| {
+        let a = s.bus(Route::OrdersCreate, &bd).await?;
+        let first = fa.lock().unwrap().clone();
+        if a.json == first {
+            Ok("identical answer, no second seat".into())
+        } else {
+            Err(format!("different answer: {}", short(&a.text)))
+        }
+    })
+    .await;
+    let b = before.clone();
+    sim.check("seats: reflect the lock", async move |s| {
+        let left = seats_left(s, t).await?;
+        let was = *b.lock().unwrap();
+        if left == was - 1 {
+            Ok(format!("{was} → {left}"))
+        } else {
+            Err(format!("{was} → {left} (expected {})", was - 1))
+        }
+    })
+    .await;
+    let ids = |agent: &std::sync::Arc<std::sync::Mutex<String>>, order: &str| json!({"agentOrderId": agent.lock().unwrap().clone(), "alitripOrderId": order});
+    let q = ids(&agent, &order_id);
+    sim.check("order: query (locked)", async move |s| {
+        let a = s.bus(Route::OrdersQuery, &q).await?;
+        expect_code(&a, "0")?;
+        if field(&a.json, "status")? != "1" {
+            return Err(format!("status {}", a.json["status"]));
+        }
+        Ok("status 1 等待付款".into())
+    })
+    .await;
+    let q = ids(&agent, &order_id);
+    let wait = sim.opts.wait_for_async;
+    let issued = sim
+        .check("order: confirm issues tickets", async move |s| {
+            let a = s.bus(Route::OrdersConfirm, &q).await?;
+            expect_code(&a, "0")?;
+            let mut status = field(&a.json, "status")?.as_str().unwrap_or_default().to_string();
+            let started = Instant::now();
+            while status == "2" && started.elapsed() < wait {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let a = s.bus(Route::OrdersQuery, &q).await?;
+                status = field(&a.json, "status")?.as_str().unwrap_or_default().to_string();
+            }
+            if status != "3" {
+                return Err(format!("status {status} (expected \"3\")"));
+            }
+            Ok("status 3 出票成功".into())
+        })
+        .await;
+    let q = ids(&agent, &order_id);
+    if issued {
+        sim.check("order: query shows issued tickets", async move |s| {
+            let a = s.bus(Route::OrdersQuery, &q).await?;
+            expect_code(&a, "0")?;
+            let ticket = a.json.pointer("/passengerList/0/ticketList/0").ok_or("no ticket in passengerList[0].ticketList")?;
+            for f in ["ticketNo", "ticketPwd", "eTicketNo"] {
+                field(ticket, f)?;
+            }
+            if ticket["ticketStatus"] != "2" {
+                return Err(format!("ticketStatus {} (expected \"2\")", ticket["ticketStatus"]));
+            }
+            Ok(format!("ticket {} issued", ticket["ticketNo"]))
+        })
+        .await;
+        let q = ids(&agent, &order_id);
+        let fee = std::sync::Arc::new(std::sync::Mutex::new(None::<i64>));
+        let f2 = fee.clone();
+        sim.check("refund: fee quote", async move |s| {
+            let a = s.bus(Route::RefundsFee, &q).await?;
+            expect_code(&a, "0")?;
+            let entry = a.json.pointer("/passengerList/0").ok_or("no passengerList[0]")?;
+            let refundable = field(entry, "refundable")?.as_bool().unwrap_or(false);
+            if refundable {
+                *f2.lock().unwrap() = entry.get("refundSurcharge").and_then(Value::as_i64);
+            }
+            Ok(format!("refundable {refundable}, surcharge {} fen", entry["refundSurcharge"]))
+        })
+        .await;
+        let surcharge = *fee.lock().unwrap();
+        if let Some(surcharge) = surcharge {
+            let mut q = ids(&agent, &order_id);
+            q["passengerList"] = json!([{"passengerId": "1", "ticketId": format!("{}-1", agent.lock().unwrap()), "refundSurcharge": surcharge}]);
+            sim.check("refund: apply", async move |s| {
+                let a = s.bus(Route::RefundsApply, &q).await?;
+                expect_code(&a, "0")?;
+                Ok(format!("refund {} status {} amount {}", a.json["refundId"], a.json["status"], a.json["totalRefundAmount"]))
+            })
+            .await;
+        }
+    }
+    // Close: a second order, never paid.
+    let second = random_order_id();
+    let body2 = order_body(t, &second, 1);
+    let agent2 = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let a2 = agent2.clone();
+    let created2 = sim
+        .check("order: create a second order", async move |s| {
+            let a = s.bus(Route::OrdersCreate, &body2).await?;
+            expect_code(&a, "0")?;
+            *a2.lock().unwrap() = field(&a.json, "agentOrderId")?.as_str().unwrap_or_default().to_string();
+            Ok("locked".into())
+        })
+        .await;
+    if created2 {
+        let before_close = seats_left(sim, t).await.unwrap_or(-1);
+        let q = ids(&agent2, &second);
+        sim.check("order: close gives the seat back", async move |s| {
+            let a = s.bus(Route::OrdersClose, &q).await?;
+            expect_code(&a, "0")?;
+            if field(&a.json, "status")? != "5" {
+                return Err(format!("status {}", a.json["status"]));
+            }
+            let after = seats_left(s, t).await?;
+            if after != before_close + 1 {
+                return Err(format!("seats {before_close} → {after} (expected +1)"));
+            }
+            Ok(format!("status 5, seats {before_close} → {after}"))
+        })
+        .await;
+    }
+    // Sold out: more tickets than seats left.
+    sim.check("refusal: not enough seats", async move |s| {
+        let left = seats_left(s, t).await?;
+        let count = (left + 1).clamp(1, 100) as usize;
+        if left + 1 > 100 {
+            return Ok(format!("skipped: {left} seats left, over the 100-ticket limit"));
+        }
+        let a = s.bus(Route::OrdersCreate, &order_body(t, &random_order_id(), count)).await?;
+        expect_code(&a, "1104")?;
+        Ok(format!("{count} tickets for {left} seats → 1104"))
+    })
+    .await;
+}
+
+async fn collaboration_case(sim: &mut Sim) {
+    let case_id = random_order_id();
+    let order_id = random_order_id();
+    let message = |t: &str| {
+        json!({"case_id": case_id, "relation_type": t, "operator": "模拟小二", "order_id": order_id,
+               "attributes": "{\"content\":\"busgate sim\"}"})
+    };
+    let (start, end) = (message("startRelation"), message("endRelation"));
+    sim.check("collaboration: case opened and ended", async move |s| {
+        let post = |body: Value| async move {
+            let bytes = serde_json::to_vec(&body).expect("json");
+            let q = s.query("alitrip.serve.workorder.relation.notify", &bytes, &busgate_signing::format_timestamp(chrono::Utc::now()));
+            s.post("/fliggy/relation", &q, "application/json;charset=utf-8", bytes).await
+        };
+        let a = post(start.clone()).await?;
+        if a.json.get("success") != Some(&Value::Bool(true)) {
+            return Err(format!("start: HTTP {} {}", a.status, short(&a.text)));
+        }
+        let id = field(&a.json, "relation_case_id")?.clone();
+        let again = post(start).await?;
+        if again.json.get("relation_case_id") != Some(&id) {
+            return Err(format!("a repeated start got another id: {}", short(&again.text)));
+        }
+        let e = post(end).await?;
+        if e.json.get("success") != Some(&Value::Bool(true)) {
+            return Err(format!("end: {}", short(&e.text)));
+        }
+        Ok(format!("case {id}"))
+    })
+    .await;
+}
+
+async fn fenbeitong_notice(sim: &mut Sim) {
+    let token = sim.opts.fenbeitong_token.clone().unwrap_or_default();
+    let apply_id = random_order_id();
+    // Fenbeitong's own example notice (the seed), under a fresh apply id.
+    let mut notice: Value = serde_json::from_str(include_str!("../../tests/fixtures/fenbeitong/train_rebook.json")).expect("fixture is JSON");
+    notice["apply"]["id"] = json!(apply_id);
+    sim.check("fenbeitong: notice stored once", async move |s| {
+        let path = format!("/fenbeitong/notify/{token}");
+        let bytes = serde_json::to_vec(&notice).expect("json");
+        let a = s.post(&path, "", "application/json", bytes.clone()).await?;
+        if a.status != 200 || a.json.get("code") != Some(&json!(0)) {
+            return Err(format!("HTTP {}: {}", a.status, short(&a.text)));
+        }
+        let again = s.post(&path, "", "application/json", bytes).await?;
+        if again.status != 200 || again.json.get("code") != Some(&json!(0)) {
+            return Err(format!("repeat: HTTP {}: {}", again.status, short(&again.text)));
+        }
+        let wrong = s.post("/fenbeitong/notify/not-a-configured-token-000", "", "application/json", b"{}".to_vec()).await?;
+        if wrong.status != 401 {
+            return Err(format!("a wrong token got HTTP {}", wrong.status));
+        }
+        Ok(format!("apply {apply_id}: accepted, repeat acknowledged, wrong token 401"))
+    })
+    .await;
+}

@@ -1,0 +1,104 @@
+//! `busgate refund money | offline` and `busgate catalogue stop --refund` through the real
+//! binary, on issued orders of the demo catalogue (created with the orders domain).
+
+mod admin_support;
+
+use admin_support::*;
+use busgate_domain::catalogue::demo::DEMO_AIRPORT_LINE;
+use busgate_domain::catalogue::PlannedDeparture;
+use busgate_domain::orders::{self, CreateRequest, CustomAddress, PassengerInput, PassengerType, Settings};
+use serde_json::Value;
+
+/// Creates and issues an order of two adults, 人民广场 → 浦东机场T2 (3000 fen each), and
+/// returns its ticket ids.
+fn issued_order(data: &std::path::Path, order_id: &str, dep: &PlannedDeparture) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = busgate_adapters::EmbeddedStore::open(data).unwrap();
+        let passenger = |i: usize| PassengerInput {
+            name: format!("乘客{i}"),
+            cert_type: "1".into(),
+            cert_no: format!("11010119900101{:04}", 1000 + i),
+            passenger_type: Some(PassengerType::Adult),
+            ticket_price: Some(3000),
+        };
+        let req = CreateRequest {
+            alitrip_order_id: order_id.into(),
+            schedule_id: dep.schedule_id.clone(),
+            line_id: Some(DEMO_AIRPORT_LINE.into()),
+            from_date: dep.date,
+            from_time: dep.time.start(),
+            from_station_code: Some("RMGC".into()),
+            to_station_code: Some("PVG2".into()),
+            ticket_count: 2,
+            order_amount: 6000,
+            ticket_amount: Some(6000),
+            custom_departure: CustomAddress::default(),
+            custom_destination: CustomAddress::default(),
+            info: Default::default(),
+            passengers: vec![passenger(0), passenger(1)],
+        };
+        let now = chrono::Utc::now();
+        orders::create(&store, &req, now, &Settings::default()).await.expect("order created");
+        let issued = orders::confirm(&store, order_id, None, now, &Settings::default()).await.result.expect("order issued");
+        assert_eq!(issued["status"], "3");
+        issued["passengerList"].as_array().unwrap().iter().map(|p| p["ticketList"][0]["ticketId"].as_str().unwrap().to_string()).collect()
+    })
+}
+
+fn ids(v: &Value) -> usize {
+    v["callback_ids"].as_array().unwrap().len()
+}
+
+#[test]
+fn money_counter_and_stopped_departure_refunds() {
+    let dir = temp_dir("refunds");
+    let data = dir.join("data");
+    let file = demo();
+    busgate(&data, &["catalogue", "import", write_file(&dir, "demo.json", &file).to_str().unwrap()]).ok();
+    let planned = file.planned_departures().unwrap();
+    let mut future = planned
+        .iter()
+        .filter(|p| file.lines[p.line_index].line.id == DEMO_AIRPORT_LINE && p.stop.is_none() && p.date >= today() + chrono::Duration::days(2));
+    let (first, second) = (future.next().unwrap().clone(), future.next().unwrap().clone());
+
+    let tickets = issued_order(&data, "900000000101", &first);
+    // Compensation: money only.
+    let money = busgate(&data, &["refund", "money", "900000000101", "--amount", "500", "--reason", "延误补偿", "--json"]).ok().json();
+    assert_eq!(money["total_fen"], 500);
+    assert_eq!(ids(&money), 1);
+    busgate(&data, &["refund", "money", "900000000101", "--amount", "500"]).failed();
+    busgate(&data, &["refund", "money", "900000000101", "--amount", "5", "--force-majeure", "weather"]).failed();
+    busgate(&data, &["refund", "money", "900000000101", "--reason", "x", "--force-majeure", "hail"]).failed();
+    // A counter refund of one ticket.
+    let counter = busgate(&data, &["refund", "offline", "900000000101", "--tickets", &tickets[0], "--json"]).ok().json();
+    assert_eq!(counter["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(counter["lines"][0]["ticket_id"], tickets[0].as_str());
+    // A forced refund of what is left.
+    let forced = busgate(&data, &["refund", "money", "900000000101", "--force-majeure", "weather"]);
+    forced.ok();
+    assert!(forced.stdout.starts_with("forced refund on order 900000000101"), "{}", forced.stdout);
+    assert!(forced.stdout.contains(&tickets[1]), "{}", forced.stdout);
+    let nothing = busgate(&data, &["refund", "offline", "900000000101"]);
+    nothing.failed();
+    let unknown = busgate(&data, &["refund", "offline", "900000000999"]);
+    assert!(unknown.failed().stderr.contains("order 900000000999 not found"), "{}", unknown.stderr);
+
+    // Stopping a departure with --refund refunds its sold tickets.
+    issued_order(&data, "900000000102", &second);
+    let stop = busgate(&data, &["catalogue", "stop", &second.schedule_id, "--reason", "车辆故障", "--refund", "--json"]).ok().json();
+    assert_eq!(stop["changed"], true);
+    assert_eq!(stop["refunds"]["orders_refunded"], 1);
+    assert_eq!(stop["refunds"]["tickets_refunded"], 2);
+    assert_eq!(stop["refunds"]["total_fen"], 6000);
+    // Again: already stopped, nothing paid twice.
+    let again = busgate(&data, &["catalogue", "stop", &second.schedule_id, "--reason", "车辆故障", "--refund", "--json"]).ok().json();
+    assert_eq!(again["changed"], false);
+    assert_eq!(again["refunds"]["tickets_refunded"], 0);
+
+    let pending = busgate(&data, &["outbox", "list", "--pending", "--json"]).ok().json();
+    let refunds =
+        pending["callbacks"].as_array().unwrap().iter().filter(|c| c["destination"]["method"].as_str().unwrap_or("").contains("refund")).count();
+    assert_eq!(refunds, 4, "{pending}");
+    cleanup(&dir);
+}
