@@ -29,6 +29,11 @@ impl SqsQueue {
         SqsQueue { client, main_url: main_url.into(), dead_url: dead_url.into() }
     }
 
+    /// (main queue URL, dead-letter queue URL).
+    pub fn urls(&self) -> (&str, &str) {
+        (&self.main_url, &self.dead_url)
+    }
+
     fn url(&self, lane: Lane) -> &str {
         match lane {
             Lane::Main => &self.main_url,
