@@ -24,17 +24,23 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Renders an SDK error with its service detail (the default Display says only "service error").
-fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError {
-    use std::error::Error;
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+/// An SDK error as a store error, with its service detail.
+fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug + 'static>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(crate::error_chain(e))
+}
+
+/// The outcome of a single-item write: a failed condition is `ConditionFailed { index: 0 }`.
+fn single_outcome<O, E, R>(r: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<(), StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Err(StoreError::ConditionFailed { index: 0 }),
+        Err(e) => Err(sdk_error(&e)),
     }
-    StoreError::Unavailable(text)
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -264,7 +270,6 @@ impl DynamoStore {
 
     /// One write without a transaction (half the cost of a transactional write).
     async fn single(&self, w: &Write) -> Result<(), StoreError> {
-        let failed = StoreError::ConditionFailed { index: 0 };
         match w {
             Write::Put { item, condition } => {
                 let (cond, values) = condition_expr(*condition);
@@ -277,11 +282,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(opt_values(values))
                     .send()
                     .await;
-                match r {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Err(failed),
-                    Err(e) => Err(sdk_error(&e)),
-                }
+                single_outcome(r)
             }
             Write::Delete { key, condition } => {
                 let (cond, values) = condition_expr(*condition);
@@ -294,11 +295,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(opt_values(values))
                     .send()
                     .await;
-                match r {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Err(failed),
-                    Err(e) => Err(sdk_error(&e)),
-                }
+                single_outcome(r)
             }
             Write::Count { key, delta, floor } => {
                 let (update, cond, values) = count_update(*delta, *floor);
@@ -312,11 +309,7 @@ impl DynamoStore {
                     .set_expression_attribute_values(Some(values))
                     .send()
                     .await;
-                match r {
-                    Ok(_) => Ok(()),
-                    Err(e) if e.as_service_error().is_some_and(|se| se.is_conditional_check_failed_exception()) => Err(failed),
-                    Err(e) => Err(sdk_error(&e)),
-                }
+                single_outcome(r)
             }
             Write::Check { .. } => unreachable!("a lone check goes through a transaction"),
         }

@@ -8,6 +8,18 @@ pub mod memqueue;
 pub mod sqs;
 
 pub use aws::aws_config;
+
+/// An error with its whole source chain (the SDK's own Display says only "service error").
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
 pub use dynamo::DynamoStore;
 pub use embedded::EmbeddedStore;
 pub use memqueue::InProcessQueue;

@@ -12,16 +12,8 @@ pub struct SqsQueue {
     dead_url: String,
 }
 
-fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug>(e: aws_sdk_sqs::error::SdkError<E, R>) -> QueueError {
-    use std::error::Error;
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    QueueError::Unavailable(text)
+fn unavailable<E: std::error::Error + 'static, R: std::fmt::Debug + 'static>(e: aws_sdk_sqs::error::SdkError<E, R>) -> QueueError {
+    QueueError::Unavailable(crate::error_chain(&e))
 }
 
 impl SqsQueue {

@@ -177,7 +177,11 @@ pub fn parse_create(f: &Fields<'_>) -> Result<CreateRequest, Failure> {
 /// §3.5 create order / lock seats.
 pub async fn create(app: &App, f: Fields<'_>) -> Answer {
     let req = parse_create(&f)?;
-    orders::create(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await.map_err(failure)
+    let data = orders::create(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await.map_err(failure)?;
+    // Seats locked by a successful answer (a retried create, rare since Fliggy stops retrying
+    // on success, counts again).
+    crate::metrics::seats_sold(req.ticket_count as u64);
+    Ok(data)
 }
 
 /// `alitripOrderId` (required) and `agentOrderId` (optional) of every order lookup (§2.5).
