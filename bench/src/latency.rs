@@ -61,12 +61,23 @@ pub fn to_inbound(req: Request) -> Inbound {
         Body::Binary(b) => bytes::Bytes::from(b),
         _ => bytes::Bytes::new(),
     };
-    Inbound { path: parts.uri.path().to_string(), raw_query: parts.uri.query().unwrap_or_default().to_string(), headers, body, source_ip, request_id }
+    Inbound {
+        path: parts.uri.path().to_string(),
+        raw_query: parts.uri.query().unwrap_or_default().to_string(),
+        headers,
+        body,
+        source_ip,
+        request_id,
+    }
 }
 
 /// The Lambda glue's conversion, response side.
 pub fn to_response(out: Outbound) -> Response<Body> {
-    Response::builder().status(out.status).header("content-type", Outbound::CONTENT_TYPE).body(Body::Binary(out.body)).expect("valid response")
+    Response::builder()
+        .status(out.status)
+        .header("content-type", Outbound::CONTENT_TYPE)
+        .body(Body::Binary(out.body))
+        .expect("valid response")
 }
 
 /// The hello-world handler: the same conversion, a fixed answer.
@@ -159,6 +170,8 @@ struct Row {
     store_calls: Vec<usize>,
     kinds: [usize; 5],
     sends: Vec<usize>,
+    /// Size of the last answer body.
+    answer_bytes: usize,
 }
 
 struct Harness {
@@ -214,6 +227,7 @@ impl Harness {
         row.store_calls.push(self.calls.total());
         row.kinds = kinds(&self.calls);
         row.sends.push(self.queue.sends.load(Ordering::SeqCst) - sends_before);
+        row.answer_bytes = out.body.len();
         let v = verdict(route, &out);
         match &v {
             Ok(_) => row.ok += 1,
@@ -274,7 +288,10 @@ pub async fn run(opts: &Options) {
         (Route::FromCities, json!({"fromCity": from_city})),
         (Route::ToCities, json!({"fromCity": from_city})),
         (Route::Lines, json!({"fromCity": from_city, "fromDate": deps[0].date})),
-        (Route::Seats, json!({"scheduleId": deps[0].schedule_id, "lineId": deps[0].line_id, "fromDate": deps[0].date, "fromTime": deps[0].time})),
+        (
+            Route::Seats,
+            json!({"scheduleId": deps[0].schedule_id, "lineId": deps[0].line_id, "fromDate": deps[0].date, "fromTime": deps[0].time}),
+        ),
         (Route::StoppedSchedules, json!({})),
     ];
     for (route, body) in &catalogue_requests {
@@ -314,7 +331,17 @@ pub async fn run(opts: &Options) {
         }
         // A collaboration work order about this order (each one a new case).
         let case = json!({"case_id": format!("7{run_id:06}{i:05}"), "relation_type": "startRelation", "operator": "小二A", "order_id": id, "category_id": "3333", "attributes": "{\"content\":\"请核实退款\"}"});
-        let _ = h.timed(Route::Relation, signed_request(Route::Relation.path(), "alitrip.serve.workorder.relation", &serde_json::to_vec(&case).expect("json"), SECRET)).await;
+        let _ = h
+            .timed(
+                Route::Relation,
+                signed_request(
+                    Route::Relation.path(),
+                    "alitrip.serve.workorder.relation",
+                    &serde_json::to_vec(&case).expect("json"),
+                    SECRET,
+                ),
+            )
+            .await;
         // A second order, closed unpaid.
         let id2 = format!("6{run_id:06}{i:05}");
         if let Ok(c2) = h.untimed(Route::OrdersCreate, bus_request(Route::OrdersCreate, &create_body(dep, &id2))).await {
@@ -343,11 +370,11 @@ pub async fn run(opts: &Options) {
          index = Query on the GSI, tx = TransactWriteItems, seq = UpdateItem); queue sends are SQS SendMessage.\n",
         hello.median, hello.p99, hello.n
     );
-    println!("| interface | calls | ok | median µs | p90 µs | p99 µs | median × hello | store calls/request (median, max) | last request: get/query/index/tx/seq | queue sends/request (max) | first refusal |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
+    println!("| interface | calls | ok | median µs | p90 µs | p99 µs | median × hello | answer bytes | store calls/request (median, max) | last request: get/query/index/tx/seq | queue sends/request (max) | first refusal |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
     for route in Route::ALL {
         let Some(row) = h.rows.get_mut(&route) else {
-            println!("| {} | 0 | | | | | | | | | not measured |", route.function());
+            println!("| {} | 0 | | | | | | | | | | not measured |", route.function());
             continue;
         };
         let s = Stats::of(&mut row.samples);
@@ -356,7 +383,7 @@ pub async fn run(opts: &Options) {
         let max_calls = row.store_calls.iter().max().copied().unwrap_or(0);
         let k = row.kinds;
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}× | {}, {} | {}/{}/{}/{}/{} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}× | {} | {}, {} | {}/{}/{}/{}/{} | {} | {} |",
             route.function(),
             s.n,
             row.ok,
@@ -364,6 +391,7 @@ pub async fn run(opts: &Options) {
             s.p90,
             s.p99,
             s.median / hello.median,
+            row.answer_bytes,
             c.median,
             max_calls,
             k[0],

@@ -113,7 +113,12 @@ impl Stats {
 }
 
 fn first_line(path: &str, prefix: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok()?.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 /// The machine, as the README records it.
@@ -121,7 +126,8 @@ fn machine() -> String {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let model = first_line("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".into());
     let mem = first_line("/proc/meminfo", "MemTotal").unwrap_or_default();
-    let load = std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let load =
+        std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default();
     let rustc = std::process::Command::new("rustc")
         .arg("-V")
         .output()
@@ -156,6 +162,21 @@ fn main() {
     }
 }
 
+/// The machine of an ELF executable (`e_machine`), if it is one.
+fn elf_arch(path: &Path) -> Option<&'static str> {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    if &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    Some(match u16::from_le_bytes([head[18], head[19]]) {
+        0x3E => "x86_64",
+        0xB7 => "aarch64",
+        _ => "other ELF",
+    })
+}
+
 fn human(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
@@ -175,7 +196,11 @@ fn sizes(opts: &Options) {
         let bootstrap = std::fs::metadata(opts.target_dir.join("lambda").join(name).join("bootstrap")).ok().map(|m| m.len());
         rows.push((name.to_string(), host, bootstrap));
     }
-    println!("| binary | {} (host, {}) | target/lambda/…/bootstrap (packaged) |", opts.bin_dir.display(), std::env::consts::ARCH);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
+    let shown_dir = opts.bin_dir.strip_prefix(workspace).unwrap_or(&opts.bin_dir).display().to_string();
+    let lambda_arch = names.iter().find_map(|n| elf_arch(&opts.target_dir.join("lambda").join(n).join("bootstrap"))).unwrap_or("packaged");
+    let host_arch = names.iter().find_map(|n| elf_arch(&release.join(n))).unwrap_or(std::env::consts::ARCH);
+    println!("| binary | {shown_dir}/<name> ({host_arch}) | target/lambda/<name>/bootstrap ({lambda_arch}) |");
     println!("|---|---:|---:|");
     let show = |v: Option<u64>| v.map(|b| format!("{} ({b} B)", human(b))).unwrap_or_else(|| "not built".into());
     for (name, host, bootstrap) in &rows {
@@ -191,7 +216,9 @@ fn sizes(opts: &Options) {
             human(built.iter().sum())
         );
     }
-    if let (Some(f), Some(h)) = (rows.iter().find(|r| r.0 == opts.function).and_then(|r| r.1), rows.iter().find(|r| r.0 == "hello-lambda").and_then(|r| r.1)) {
+    if let (Some(f), Some(h)) =
+        (rows.iter().find(|r| r.0 == opts.function).and_then(|r| r.1), rows.iter().find(|r| r.0 == "hello-lambda").and_then(|r| r.1))
+    {
         println!("`{}` is {:.2}× the hello-world lambda_http binary.", opts.function, f as f64 / h as f64);
     }
     println!();

@@ -77,7 +77,9 @@ async fn drive(
             while Instant::now() < deadline {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let (url, body) = request(n);
-                let Ok(r) = http.post(url).header("content-type", "application/json;charset=utf-8").body(body).send().await else { continue };
+                let Ok(r) = http.post(url).header("content-type", "application/json;charset=utf-8").body(body).send().await else {
+                    continue;
+                };
                 let status = r.status().as_u16();
                 let text = r.text().await.unwrap_or_default();
                 if status == 200 && ok(&text) {
@@ -140,10 +142,15 @@ pub async fn run(opts: &Options) {
 
     let success = |t: &str| t.contains("\"success\":true");
     let hello_url = format!("http://{hello}/fliggy/bus/seats");
-    let hello_run = drive(opts.duration, opts.concurrency, Arc::new(move |_| (hello_url.clone(), br#"{"scheduleId":"x"}"#.to_vec())), |t| t.contains("hello")).await;
+    let hello_run =
+        drive(opts.duration, opts.concurrency, Arc::new(move |_| (hello_url.clone(), br#"{"scheduleId":"x"}"#.to_vec())), |t| {
+            t.contains("hello")
+        })
+        .await;
 
     let d = &deps[0];
-    let seats_body = serde_json::to_vec(&json!({"scheduleId": d.schedule_id, "lineId": d.line_id, "fromDate": d.date, "fromTime": d.time})).expect("json");
+    let seats_body = serde_json::to_vec(&json!({"scheduleId": d.schedule_id, "lineId": d.line_id, "fromDate": d.date, "fromTime": d.time}))
+        .expect("json");
     let seats_url = signed_url(&base, Route::Seats, &seats_body, secret);
     let seats_run = drive(opts.duration, opts.concurrency, Arc::new(move |_| (seats_url.clone(), seats_body.clone())), success).await;
 
@@ -176,7 +183,8 @@ pub async fn run(opts: &Options) {
     );
     println!("| server / request | requests | successful | requests/s | × hyper hello |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, r) in [("hyper hello-world", &hello_run), ("local mode: seat query", &seats_run), ("local mode: create order", &create_run)] {
+    for (name, r) in [("hyper hello-world", &hello_run), ("local mode: seat query", &seats_run), ("local mode: create order", &create_run)]
+    {
         println!("| {name} | {} | {} | {:.0} | {:.3}× |", r.requests, r.ok, r.rps(), r.rps() / hello_run.rps());
     }
     println!();

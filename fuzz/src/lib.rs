@@ -20,8 +20,11 @@ use busgate_wire::json::{parse_object, Fields};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the names of `fuzz/fuzz_targets/*.rs` and of the seed directories).
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("wire_json", wire_json),
     ("signing_verify", signing_verify),
     ("signing_tamper", signing_tamper),
@@ -274,7 +277,11 @@ pub fn signing_tamper(data: &[u8]) {
     } else {
         let mut bytes = body.to_vec();
         bytes[at - query.len()] ^= flip;
-        assert!(verify_spi(&SpiRequest { body: &bytes, ..signed }, &secret).is_err(), "body byte {} changed and the request still verifies", at - query.len());
+        assert!(
+            verify_spi(&SpiRequest { body: &bytes, ..signed }, &secret).is_err(),
+            "body byte {} changed and the request still verifies",
+            at - query.len()
+        );
     }
 }
 
@@ -475,7 +482,13 @@ impl PipelineInput {
             }
             r => r.path().to_string(),
         };
-        let mut req = Inbound { path, body: bytes::Bytes::from(self.body.clone()), request_id: "fuzz".into(), source_ip: Some("127.0.0.1".into()), ..Default::default() };
+        let mut req = Inbound {
+            path,
+            body: bytes::Bytes::from(self.body.clone()),
+            request_id: "fuzz".into(),
+            source_ip: Some("127.0.0.1".into()),
+            ..Default::default()
+        };
         if self.mode == Mode::Raw {
             req.raw_query = self.query.clone();
             if !self.extra.is_empty() {
@@ -530,7 +543,8 @@ fn check_answer(route: Route, status: &u16, body: &[u8], expect: Expect) {
     let text = String::from_utf8_lossy(body);
     let json: Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{route:?} answered non-JSON ({e}): {text}"));
     assert!(json.is_object(), "{route:?} answered JSON that is not an object: {text}");
-    let sign_failure = body == busgate_wire::fliggy::SIGN_FAILURE_BODY.as_bytes() || body == busgate_wire::relation::SIGN_FAILURE_BODY.as_bytes();
+    let sign_failure =
+        body == busgate_wire::fliggy::SIGN_FAILURE_BODY.as_bytes() || body == busgate_wire::relation::SIGN_FAILURE_BODY.as_bytes();
     if route.is_bus() {
         assert_eq!(*status, 200, "{route:?} answered HTTP {status}: {text}");
         assert!(json.get("retCode").is_some() && json.get("success").is_some(), "{route:?}: not the bus envelope: {text}");
@@ -610,7 +624,13 @@ pub fn bus_bodies(route: Route) -> Vec<String> {
             .find(|s| s.from_station_code == from.station_code && s.to_station_code == to.station_code)
             .map(|s| s.price)
             .unwrap_or(0);
-        deps.push((p.schedule_id.clone(), line.id.clone(), p.date.format("%Y-%m-%d").to_string(), p.time.start().format("%H:%M").to_string(), fare));
+        deps.push((
+            p.schedule_id.clone(),
+            line.id.clone(),
+            p.date.format("%Y-%m-%d").to_string(),
+            p.time.start().format("%H:%M").to_string(),
+            fare,
+        ));
     }
     let from = file.cities.first().map(|c| c.name.clone()).unwrap_or_default();
     let to = file.cities.get(1).map(|c| c.name.clone()).unwrap_or_default();
@@ -664,7 +684,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             .filter(|r| r.is_bus())
             .flat_map(|r| {
                 bus_bodies(r).into_iter().map(move |b| {
-                    let input = PipelineInput { route: r, mode: Mode::Signed, query: String::new(), extra: String::new(), body: b.into_bytes() };
+                    let input =
+                        PipelineInput { route: r, mode: Mode::Signed, query: String::new(), extra: String::new(), body: b.into_bytes() };
                     let (_, req, _) = input.inbound();
                     Encoder::default().byte(0).chunk(req.raw_query.as_bytes()).byte(0).chunk(SECRET.as_bytes()).rest(&req.body)
                 })
@@ -700,7 +721,10 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             for route in Route::ALL {
                 for body in bus_bodies(route) {
                     for mode in [Mode::Signed, Mode::Tampered, Mode::Raw] {
-                        v.push(PipelineInput { route, mode, query: String::new(), extra: String::new(), body: body.clone().into_bytes() }.encode());
+                        v.push(
+                            PipelineInput { route, mode, query: String::new(), extra: String::new(), body: body.clone().into_bytes() }
+                                .encode(),
+                        );
                     }
                 }
             }

@@ -46,9 +46,39 @@ fn target(name: &str) -> fn(&[u8]) {
 
 /// Tokens that often break parsers, spliced in by the byte mutator.
 const TOKENS: &[&str] = &[
-    "\"", "\\", "{", "}", "[", "]", ",", ":", "null", "true", "-0", "1e999", "-1", "0.5", "18446744073709551616",
-    "9223372036854775808", "\\u0000", "\\ud800", "\\uDFFF", "\u{FEFF}", "\u{1F600}", "%", "%zz", "%00", "&", "=", "+", "\r\n",
-    "{\"a\":1,\"a\":2}", "[[[[[[[[", "\u{0}", "\u{7f}", "２０２６-０６-０１",
+    "\"",
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "null",
+    "true",
+    "-0",
+    "1e999",
+    "-1",
+    "0.5",
+    "18446744073709551616",
+    "9223372036854775808",
+    "\\u0000",
+    "\\ud800",
+    "\\uDFFF",
+    "\u{FEFF}",
+    "\u{1F600}",
+    "%",
+    "%zz",
+    "%00",
+    "&",
+    "=",
+    "+",
+    "\r\n",
+    "{\"a\":1,\"a\":2}",
+    "[[[[[[[[",
+    "\u{0}",
+    "\u{7f}",
+    "２０２６-０６-０１",
 ];
 
 #[derive(Debug, Clone)]
@@ -108,13 +138,30 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        prop_oneof![Just(0u64), Just(1), Just(100), Just(101), Just(1_000_000_000), Just(1_000_000_001), Just(i64::MAX as u64)].prop_map(Value::from),
+        prop_oneof![Just(0u64), Just(1), Just(100), Just(101), Just(1_000_000_000), Just(1_000_000_001), Just(i64::MAX as u64)]
+            .prop_map(Value::from),
         (-1e12f64..1e12).prop_map(Value::from),
         "\\PC{0,24}".prop_map(Value::String),
         prop_oneof![
-            Just(""), Just("   "), Just("0"), Just("-1"), Just("900000000001"), Just("99999999999999999999"), Just("2026-06-01"),
-            Just("2026-02-30"), Just("10:00"), Just("25:61"), Just("2026-06-01 10:00:00"), Just("上海"), Just("AIRPORT-EXP"),
-            Just("a/b"), Just("\u{0}"), Just("\u{202E}"), Just("1"), Just("2"), Just("X"),
+            Just(""),
+            Just("   "),
+            Just("0"),
+            Just("-1"),
+            Just("900000000001"),
+            Just("99999999999999999999"),
+            Just("2026-06-01"),
+            Just("2026-02-30"),
+            Just("10:00"),
+            Just("25:61"),
+            Just("2026-06-01 10:00:00"),
+            Just("上海"),
+            Just("AIRPORT-EXP"),
+            Just("a/b"),
+            Just("\u{0}"),
+            Just("\u{202E}"),
+            Just("1"),
+            Just("2"),
+            Just("X"),
         ]
         .prop_map(|s| Value::String(s.to_string())),
         (1usize..400).prop_map(|n| Value::String("字".repeat(n))),
@@ -222,7 +269,13 @@ fn pipeline_signed_seeds_are_served() {
     let mut served = BTreeSet::new();
     for route in Route::ALL {
         for body in fuzz::bus_bodies(route) {
-            let input = fuzz::PipelineInput { route, mode: fuzz::Mode::Signed, query: String::new(), extra: String::new(), body: body.into_bytes() };
+            let input = fuzz::PipelineInput {
+                route,
+                mode: fuzz::Mode::Signed,
+                query: String::new(),
+                extra: String::new(),
+                body: body.into_bytes(),
+            };
             let (_, v) = h.answer(&input.encode());
             if v["success"] == true || v["code"] == 0 {
                 served.insert(route);
@@ -497,7 +550,14 @@ async fn load_local_mode_mixed_signed_traffic_keeps_invariants() {
     for dep in deps.iter() {
         let rec = load_departure_record(store.as_ref(), &dep.schedule_id).await.expect("store").expect("departure");
         let sold = held.get(&dep.schedule_id).copied().unwrap_or(0);
-        assert_eq!(sold + rec.seats_left, dep.capacity, "departure {}: {sold} sold + {} left != capacity {}", dep.schedule_id, rec.seats_left, dep.capacity);
+        assert_eq!(
+            sold + rec.seats_left,
+            dep.capacity,
+            "departure {}: {sold} sold + {} left != capacity {}",
+            dep.schedule_id,
+            rec.seats_left,
+            dep.capacity
+        );
     }
     check_outbox(store.as_ref(), &ledger).await;
     local.stop();
@@ -620,7 +680,11 @@ async fn check_outbox(store: &dyn busgate_domain::store::Store, ledger: &Mutex<L
         seen = listing().await;
     }
     for (id, listed) in &seen {
-        let item = store.get(&Callback::key(id)).await.expect("store").unwrap_or_else(|| panic!("callback {id} is listed but its record is missing"));
+        let item = store
+            .get(&Callback::key(id))
+            .await
+            .expect("store")
+            .unwrap_or_else(|| panic!("callback {id} is listed but its record is missing"));
         let cb: Callback = item.decode().expect("a callback record");
         assert_eq!(cb.status, *listed, "callback {id}: record says {:?}, index says {listed:?}", cb.status);
     }
