@@ -14,7 +14,7 @@ use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::{CallCounter, Counting};
 use busgate_domain::{gmt8, SystemClock};
 use busgate_edge::{handle, App, Config, Inbound, Outbound, Route};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 use crate::{Options, Stats};
@@ -46,38 +46,14 @@ impl Queue for CountingQueue {
     }
 }
 
-/// The Lambda glue's conversion (`busgate_edge::lambda`), request side.
+/// The Lambda glue's conversion, request side (the same function the functions run).
 pub fn to_inbound(req: Request) -> Inbound {
-    let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
-    let source_ip = match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
-        _ => None,
-    };
-    let (parts, body) = req.into_parts();
-    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let body = match body {
-        Body::Empty => bytes::Bytes::new(),
-        Body::Text(t) => bytes::Bytes::from(t),
-        Body::Binary(b) => bytes::Bytes::from(b),
-        _ => bytes::Bytes::new(),
-    };
-    Inbound {
-        path: parts.uri.path().to_string(),
-        raw_query: parts.uri.query().unwrap_or_default().to_string(),
-        headers,
-        body,
-        source_ip,
-        request_id,
-    }
+    busgate_edge::lambda::inbound(req)
 }
 
 /// The Lambda glue's conversion, response side.
 pub fn to_response(out: Outbound) -> Response<Body> {
-    Response::builder()
-        .status(out.status)
-        .header("content-type", Outbound::CONTENT_TYPE)
-        .body(Body::Binary(out.body))
-        .expect("valid response")
+    busgate_edge::lambda::outbound(out)
 }
 
 /// The hello-world handler: the same conversion, a fixed answer.

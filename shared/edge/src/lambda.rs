@@ -23,7 +23,9 @@ pub async fn init() -> Result<App, lambda_runtime::Error> {
     Ok(App::aws(config).await)
 }
 
-fn inbound(req: Request) -> Inbound {
+/// The request side of the glue: an API Gateway (payload v2) request as the pipeline's
+/// [`Inbound`], raw query and body bytes untouched.
+pub fn inbound(req: Request) -> Inbound {
     let request_id = req.lambda_context_ref().map(|c| c.request_id.clone()).unwrap_or_default();
     let source_ip = match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
@@ -51,7 +53,8 @@ fn inbound(req: Request) -> Inbound {
     }
 }
 
-fn outbound(out: Outbound) -> Response<Body> {
+/// The response side of the glue.
+pub fn outbound(out: Outbound) -> Response<Body> {
     Response::builder()
         .status(out.status)
         .header("content-type", Outbound::CONTENT_TYPE)
