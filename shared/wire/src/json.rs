@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -264,5 +265,84 @@ impl<'a> Fields<'a> {
             return Err(self.err(name, "must be 1-19 digits, at most 9223372036854775807"));
         }
         Ok(v)
+    }
+
+    /// An optional date `yyyy-MM-dd` (§2.5), strictly: chrono alone also takes `2026-1-5` or a sign.
+    pub fn opt_date(&self, name: &str) -> Result<Option<NaiveDate>, FieldError> {
+        self.opt_str(name)?.map(|s| strict_date(&s).ok_or_else(|| self.err(name, "must be a date yyyy-MM-dd"))).transpose()
+    }
+
+    pub fn req_date(&self, name: &str) -> Result<NaiveDate, FieldError> {
+        self.opt_date(name)?.ok_or_else(|| self.err(name, "required"))
+    }
+
+    /// An optional time `HH:mm` (= `:00`) or `HH:mm:ss` (§2.5), strictly (no `8:30`, no leap second).
+    pub fn opt_time(&self, name: &str) -> Result<Option<NaiveTime>, FieldError> {
+        self.opt_str(name)?.map(|s| strict_time(&s).ok_or_else(|| self.err(name, "must be a time HH:mm or HH:mm:ss"))).transpose()
+    }
+
+    pub fn req_time(&self, name: &str) -> Result<NaiveTime, FieldError> {
+        self.opt_time(name)?.ok_or_else(|| self.err(name, "required"))
+    }
+
+    /// An optional local date-time `yyyy-MM-dd HH:mm:ss` (the caller applies GMT+8).
+    pub fn opt_date_time(&self, name: &str) -> Result<Option<NaiveDateTime>, FieldError> {
+        self.opt_str(name)?
+            .map(|s| {
+                s.split_once(' ')
+                    .filter(|(_, t)| has_shape(t, "99:99:99"))
+                    .and_then(|(d, t)| Some(strict_date(d)?.and_time(strict_time(t)?)))
+                    .ok_or_else(|| self.err(name, "must be yyyy-MM-dd HH:mm:ss (GMT+8)"))
+            })
+            .transpose()
+    }
+}
+
+/// Whether `s` has exactly the shape of `pattern`, where `9` stands for an ASCII digit and
+/// every other character for itself.
+fn has_shape(s: &str, pattern: &str) -> bool {
+    s.len() == pattern.len() && s.bytes().zip(pattern.bytes()).all(|(c, p)| if p == b'9' { c.is_ascii_digit() } else { c == p })
+}
+
+fn strict_date(s: &str) -> Option<NaiveDate> {
+    has_shape(s, "9999-99-99").then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
+}
+
+/// `HH:mm` or `HH:mm:ss`, seconds 00–59.
+fn strict_time(s: &str) -> Option<NaiveTime> {
+    if has_shape(s, "99:99") {
+        NaiveTime::parse_from_str(s, "%H:%M").ok()
+    } else if has_shape(s, "99:99:99") && &s[6..] < "60" {
+        NaiveTime::parse_from_str(s, "%H:%M:%S").ok()
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_times_are_strict() {
+        let m: Map<String, Value> = serde_json::from_str(
+            r#"{"d":"2026-11-26","bad_d":"2026-1-05","signed":"+2026-11-26","t":"08:30","ts":"08:30:59","leap":"08:30:60","short":"8:30","dt":"2026-11-27 08:00:00","bad_dt":"2026-11-27 8:00:00","hm_dt":"2026-11-27 08:00"}"#,
+        )
+        .unwrap();
+        let f = Fields::new(&m);
+        assert_eq!(f.req_date("d").unwrap(), NaiveDate::from_ymd_opt(2026, 11, 26).unwrap());
+        for bad in ["bad_d", "signed"] {
+            assert_eq!(f.opt_date(bad).unwrap_err().to_string(), format!("{bad}: must be a date yyyy-MM-dd"));
+        }
+        assert_eq!(f.req_time("t").unwrap(), NaiveTime::from_hms_opt(8, 30, 0).unwrap());
+        assert_eq!(f.req_time("ts").unwrap(), NaiveTime::from_hms_opt(8, 30, 59).unwrap());
+        for bad in ["leap", "short"] {
+            assert!(f.opt_time(bad).is_err(), "{bad}");
+        }
+        assert!(f.opt_date_time("dt").unwrap().is_some());
+        for bad in ["bad_dt", "hm_dt"] {
+            assert!(f.opt_date_time(bad).is_err(), "{bad}");
+        }
+        assert_eq!(f.req_time("missing").unwrap_err().to_string(), "missing: required");
     }
 }

@@ -5,7 +5,7 @@ use busgate_domain::catalogue::{self, Departure};
 use busgate_domain::gmt8;
 use busgate_wire::fliggy::{Failure, RetCode};
 use busgate_wire::json::{FieldError, Fields};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{store_failure, Answer};
@@ -37,52 +37,9 @@ pub async fn to_cities(app: &App, f: Fields<'_>) -> Answer {
     Ok(data([("toCityList", Value::Array(list))]))
 }
 
-/// Whether `s` has exactly the shape of `pattern`, where `9` stands for an ASCII digit and
-/// every other character for itself (§2.5: `yyyy-MM-dd`, `HH:mm`, `HH:mm:ss`; chrono alone
-/// also takes `2026-1-5`, `8:30`, a sign or a leap second).
-fn has_shape(s: &str, pattern: &str) -> bool {
-    s.len() == pattern.len() && s.bytes().zip(pattern.bytes()).all(|(c, p)| if p == b'9' { c.is_ascii_digit() } else { c == p })
-}
-
-fn strict_date(s: &str) -> Option<NaiveDate> {
-    has_shape(s, "9999-99-99").then(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()).flatten()
-}
-
-/// `HH:mm` or `HH:mm:ss`, seconds 00–59.
-fn strict_time(s: &str) -> Option<NaiveTime> {
-    if has_shape(s, "99:99") {
-        NaiveTime::parse_from_str(s, "%H:%M").ok()
-    } else if has_shape(s, "99:99:99") && &s[6..] < "60" {
-        NaiveTime::parse_from_str(s, "%H:%M:%S").ok()
-    } else {
-        None
-    }
-}
-
-fn parse_date(f: &Fields<'_>, name: &str) -> Result<Option<NaiveDate>, Failure> {
-    match f.opt_str(name)? {
-        None => Ok(None),
-        Some(s) => strict_date(&s).map(Some).ok_or_else(|| Failure::invalid(FieldError::new(f.path(name), "must be a date yyyy-MM-dd"))),
-    }
-}
-
-fn parse_time(f: &Fields<'_>, name: &str) -> Result<Option<NaiveTime>, Failure> {
-    match f.opt_str(name)? {
-        None => Ok(None),
-        Some(s) => strict_time(&s).map(Some).ok_or_else(|| Failure::invalid(FieldError::new(f.path(name), "must be a time HH:mm or HH:mm:ss"))),
-    }
-}
-
-fn parse_date_time(f: &Fields<'_>, name: &str) -> Result<Option<DateTime<Utc>>, Failure> {
-    match f.opt_str(name)? {
-        None => Ok(None),
-        Some(s) => s
-            .split_once(' ')
-            .and_then(|(d, t)| Some(strict_date(d)?.and_time(has_shape(t, "99:99:99").then(|| strict_time(t)).flatten()?)))
-            .and_then(|n| gmt8().from_local_datetime(&n).single())
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .ok_or_else(|| Failure::invalid(FieldError::new(f.path(name), "must be yyyy-MM-dd HH:mm:ss (GMT+8)"))),
-    }
+/// A GMT+8 date-time field as an instant.
+fn date_time(f: &Fields<'_>, name: &str) -> Result<Option<DateTime<Utc>>, Failure> {
+    Ok(f.opt_date_time(name)?.and_then(|n| gmt8().from_local_datetime(&n).single()).map(|t| t.with_timezone(&Utc)))
 }
 
 /// The `line` object shared by §3.3 and §3.10.
@@ -114,7 +71,7 @@ pub async fn lines(app: &App, f: Fields<'_>) -> Answer {
     let q = catalogue::LinesQuery {
         from_city: f.req_str("fromCity")?,
         to_city: f.opt_str("toCity")?,
-        from_date: parse_date(&f, "fromDate")?,
+        from_date: f.opt_date("fromDate")?,
         line_id: f.opt_id("lineId")?,
     };
     let listed = catalogue::list_departures(app.store.as_ref(), &q, app.clock.now()).await.map_err(store_failure)?;
@@ -153,8 +110,8 @@ pub async fn seats(app: &App, f: Fields<'_>) -> Answer {
         line_id: f.opt_id("lineId")?,
         from_station_code: f.opt_str("fromStationCode")?,
         to_station_code: f.opt_str("toStationCode")?,
-        from_date: Some(parse_date(&f, "fromDate")?.ok_or_else(|| Failure::invalid(FieldError::new("fromDate", "required")))?),
-        from_time: Some(parse_time(&f, "fromTime")?.ok_or_else(|| Failure::invalid(FieldError::new("fromTime", "required")))?),
+        from_date: Some(f.req_date("fromDate")?),
+        from_time: Some(f.req_time("fromTime")?),
     };
     match catalogue::seat_query(app.store.as_ref(), &req, app.clock.now()).await {
         Ok(a) => Ok(data([
@@ -176,8 +133,8 @@ pub async fn stopped_schedules(app: &App, f: Fields<'_>) -> Answer {
         to_city: f.opt_str("toCity")?,
         from_station: f.opt_str("fromStationCode")?,
         to_station: f.opt_str("toStationCode")?,
-        begin: parse_date_time(&f, "fromDateTimeBegin")?,
-        end: parse_date_time(&f, "fromDateTimeEnd")?,
+        begin: date_time(&f, "fromDateTimeBegin")?,
+        end: date_time(&f, "fromDateTimeEnd")?,
     };
     if let (Some(b), Some(e)) = (q.begin, q.end) {
         if b >= e {

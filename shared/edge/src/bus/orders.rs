@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use busgate_domain::orders::{self, CertType, CreateRequest, CustomAddress, OrderError, PassengerInput, PassengerType, Reply, Settings};
 use busgate_wire::fliggy::{Failure, RetCode};
 use busgate_wire::json::{FieldError, Fields};
-use chrono::{NaiveDate, NaiveTime};
 
 use super::Answer;
 use crate::app::App;
@@ -58,30 +57,6 @@ fn invalid(path: impl Into<String>, problem: impl Into<String>) -> Failure {
     Failure::invalid(FieldError::new(path, problem))
 }
 
-/// `yyyy-MM-dd`, strictly.
-pub(crate) fn parse_date(f: &Fields<'_>, name: &str) -> Result<NaiveDate, Failure> {
-    let text = f.req_str(name)?;
-    let b = text.as_bytes();
-    let shaped = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    shaped
-        .then(|| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok())
-        .flatten()
-        .ok_or_else(|| invalid(f.path(name), "must be a date yyyy-MM-dd"))
-}
-
-/// `HH:mm` (= `:00`) or `HH:mm:ss`, strictly.
-pub(crate) fn parse_time(f: &Fields<'_>, name: &str) -> Result<NaiveTime, Failure> {
-    let text = f.req_str(name)?;
-    let b = text.as_bytes();
-    let digits_at = |idx: &[usize]| idx.iter().all(|&i| b[i].is_ascii_digit());
-    let parsed = match b.len() {
-        5 if b[2] == b':' && digits_at(&[0, 1, 3, 4]) => NaiveTime::parse_from_str(&text, "%H:%M").ok(),
-        8 if b[2] == b':' && b[5] == b':' && digits_at(&[0, 1, 3, 4, 6, 7]) => NaiveTime::parse_from_str(&text, "%H:%M:%S").ok(),
-        _ => None,
-    };
-    parsed.ok_or_else(|| invalid(f.path(name), "must be a time HH:mm or HH:mm:ss"))
-}
-
 /// A String of at most 64 characters (names, §2.5).
 fn req_name(f: &Fields<'_>, name: &str) -> Result<String, Failure> {
     let v = f.req_str(name)?;
@@ -117,8 +92,8 @@ pub fn parse_create(f: &Fields<'_>) -> Result<CreateRequest, Failure> {
     let alitrip_order_id = f.req_alitrip_order_id("alitripOrderId")?;
     let schedule_id = f.req_id("scheduleId")?;
     let line_id = f.opt_id("lineId")?;
-    let from_date = parse_date(f, "fromDate")?;
-    let from_time = parse_time(f, "fromTime")?;
+    let from_date = f.req_date("fromDate")?;
+    let from_time = f.req_time("fromTime")?;
     let from_station_code = f.opt_str("fromStationCode")?;
     let to_station_code = f.opt_str("toStationCode")?;
     let ticket_count = f.req_int("ticketCount", 1, MAX_PASSENGERS as u64)? as u32;
