@@ -442,3 +442,14 @@ async fn a_hand_written_file_applies_and_serves_the_spec_example() {
     let ids: Vec<&str> = list.iter().map(|l| l.departure.schedule_id.as_str()).collect();
     assert_eq!(ids, vec!["L1-20250303-1000", "L1-20250305-1000", "L1-20250307-1000", "S72", "L1-20250310-1000"]);
 }
+
+#[test]
+fn dates_in_the_file_must_be_exactly_yyyy_mm_dd() {
+    let demo = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/catalogue/demo.json")).unwrap();
+    assert!(parse_import(&demo).is_ok());
+    for bad in ["+025-03-03", "2025-3-303", "2025/03/03"] {
+        let text = demo.replacen("\"from\": \"2025-03-03\"", &format!("\"from\": \"{bad}\""), 1);
+        let problems = parse_import(&text).expect_err(bad);
+        assert!(problems.iter().any(|p| p.message.contains("is not a date yyyy-MM-dd")), "{bad}: {problems:?}");
+    }
+}

@@ -273,7 +273,8 @@ impl Reader {
 
     fn date(&mut self, o: &Obj, key: &str, required: bool) -> Option<NaiveDate> {
         let s = self.string(o, key, required, usize::MAX)?;
-        let ok = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+        // Exactly yyyy-MM-dd: chrono alone also takes a sign (`+026-11-26`) or one-digit parts.
+        let ok = s.len() == 10 && s.bytes().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() });
         match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
             Ok(d) if ok => Some(d),
             _ => {
