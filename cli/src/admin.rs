@@ -16,7 +16,7 @@
 //! After committing anything that created outbox callbacks, [`execute`] hands them to the
 //! App's queue (`App::dispatch`) and lists them under `callback_ids` in the JSON output.
 
-use busgate_domain::notices::{NoOrderLookup, OrderLookup};
+use busgate_domain::notices::OrderLookup;
 use busgate_domain::outbox::CallbackStatus;
 use busgate_edge::App;
 use serde::{Deserialize, Serialize};
@@ -153,12 +153,39 @@ impl AdminOutput {
 
 /// How `notices show` links a notice to a Busgate order.
 ///
-/// HOOK for the orders domain: return an [`OrderLookup`] over `app.store` that finds the
-/// order of a notice (see the trait's doc for the matching rules). Until then no notice is
-/// linked to an order.
+/// Links a notice to a Busgate order by id: each Fenbeitong order id of the notice's original
+/// orders is looked up as a Fliggy order id (`alitripOrderId`, one key read). A notice whose
+/// ids match nothing, or more than one order, is not linked. (Matching by traveller and date
+/// would need an index of orders by passenger; not built.)
 pub fn order_lookup(app: &App) -> impl OrderLookup {
-    let _ = app;
-    NoOrderLookup
+    StoreOrderLookup { store: app.store.clone() }
+}
+
+struct StoreOrderLookup {
+    store: std::sync::Arc<dyn busgate_domain::store::Store>,
+}
+
+#[async_trait::async_trait]
+impl OrderLookup for StoreOrderLookup {
+    async fn find_order(
+        &self,
+        _company: &str,
+        notice: &busgate_domain::notices::Notice,
+    ) -> Result<Option<busgate_domain::notices::OrderLink>, busgate_domain::store::StoreError> {
+        let mut found = Vec::new();
+        for id in notice.original_order_ids() {
+            let plausible = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
+            if plausible {
+                if let Some(order) = busgate_domain::orders::get_order(self.store.as_ref(), id).await? {
+                    found.push(busgate_domain::notices::OrderLink {
+                        order_id: format!("{} (Fliggy {})", order.agent_order_id, order.alitrip_order_id),
+                        matched_by: format!("fenbeitong order {id}"),
+                    });
+                }
+            }
+        }
+        Ok(if found.len() == 1 { found.pop() } else { None })
+    }
 }
 
 /// Runs one back-office command on `app`. `progress(done, total)` is called while a
