@@ -178,6 +178,12 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), config.callback_max_attempts + 2));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::new(config, store, queue, clock);
+    // The in-process queue starts empty: callbacks left pending by an earlier run (or by a
+    // back-office command run while the server was stopped) are queued again now.
+    let requeued = busgate_edge::delivery::requeue_overdue(&app, chrono::Duration::zero()).await.map_err(|e| e.to_string())?;
+    if requeued > 0 {
+        tracing::info!(requeued, "pending callbacks queued again");
+    }
     if opts.demo {
         crate::demo::load_if_empty(&app).await?;
     }

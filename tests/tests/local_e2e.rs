@@ -140,6 +140,18 @@ async fn data_persists_across_restarts() {
     let env = |_: &str| None;
     let first = busgate_cli::local::start(opts.clone(), &env).await.unwrap();
     let (_, before) = call_bus(&first.base_url(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
+    // A callback committed but never handed to the queue (a crash, or a back-office command
+    // run while the server was stopped) is delivered by the next run.
+    let now = first.app.clock.now();
+    let cb = busgate_domain::outbox::Callback::top(
+        busgate_domain::outbox::new_callback_id(now),
+        "taobao.bus.item.notify",
+        "param_top_item_change_notify_r_q",
+        r#"{"from_city":"上海市","to_city":"重启测试市","from_date":"2030-01-01"}"#.into(),
+        "restart test",
+        now,
+    );
+    first.app.store.transact(vec![cb.insert()]).await.unwrap();
     first.stop();
     // Give the aborted server a moment to release the file.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -147,5 +159,10 @@ async fn data_persists_across_restarts() {
     let (_, after) = call_bus(&second.base_url(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
     assert_eq!(before["fromCityList"], after["fromCityList"]);
     assert!(after["fromCityList"].as_array().unwrap().len() >= 2, "{after}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !second.fake_top.calls().iter().any(|c| c.params.get("param_top_item_change_notify_r_q").is_some_and(|p| p.contains("2030-01-01") && p.contains("重启测试市"))) {
+        assert!(std::time::Instant::now() < deadline, "the pending callback was not delivered after the restart");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     second.stop();
 }
