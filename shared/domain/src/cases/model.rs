@@ -373,6 +373,31 @@ pub struct Case {
 }
 
 impl Case {
+    /// A case just opened (by Fliggy or by us): no urges, no SLA, no history yet.
+    pub fn opened(relation_case_id: String, case_id: Option<String>, order_id: String, owner: Owner, state: CaseState, opened_by: String, now: DateTime<Utc>) -> Case {
+        Case {
+            relation_case_id,
+            case_id,
+            order_id,
+            owner,
+            state,
+            category_id: None,
+            opened_by,
+            attributes: None,
+            created_at: now,
+            updated_at: now,
+            urges_received: 0,
+            last_urged_at: None,
+            urges_sent: 0,
+            slafz: None,
+            sla_deadline: None,
+            fliggy_handler: None,
+            last_error: None,
+            history_len: 0,
+            actions: Vec::new(),
+        }
+    }
+
     /// `case <case_id>` when Fliggy's id is known, else `relation case <relation_case_id>`.
     pub fn label(&self) -> String {
         match &self.case_id {

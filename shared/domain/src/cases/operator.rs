@@ -181,27 +181,7 @@ pub async fn open(store: &dyn Store, order_id: &str, note: &str, operator: &str,
     let (owner, state) = machine::opening(Actor::Supplier, RelationType::StartRelation).expect("we open with startRelation");
     for _ in 0..MAX_ATTEMPTS {
         let rcid = new_relation_case_id(now);
-        let mut case = Case {
-            relation_case_id: rcid.clone(),
-            case_id: None,
-            order_id: order_id.to_string(),
-            owner,
-            state,
-            category_id: None,
-            opened_by: operator.clone(),
-            attributes: None,
-            created_at: now,
-            updated_at: now,
-            urges_received: 0,
-            last_urged_at: None,
-            urges_sent: 0,
-            slafz: None,
-            sla_deadline: None,
-            fliggy_handler: None,
-            last_error: None,
-            history_len: 0,
-            actions: Vec::new(),
-        };
+        let mut case = Case::opened(rcid.clone(), None, order_id.to_string(), owner, state, operator.clone(), now);
         let (writes, receipt) = outbound_writes(&mut case, None, RelationType::StartRelation, &note, &operator, state, now);
         match store.transact(writes).await {
             Ok(()) => return Ok(receipt),

@@ -104,25 +104,9 @@ async fn attempt(
             let rcid = new_relation_case_id(now);
             writes.push(pointer_write(&msg.case_id, &rcid));
             let case = Case {
-                relation_case_id: rcid,
-                case_id: Some(msg.case_id.clone()),
-                order_id: msg.order_id.clone(),
-                owner,
-                state,
                 category_id: msg.category_id.clone(),
-                opened_by: msg.operator.clone(),
                 attributes: msg.attributes.clone(),
-                created_at: now,
-                updated_at: now,
-                urges_received: 0,
-                last_urged_at: None,
-                urges_sent: 0,
-                slafz: None,
-                sla_deadline: None,
-                fliggy_handler: None,
-                last_error: None,
-                history_len: 0,
-                actions: Vec::new(),
+                ..Case::opened(rcid, Some(msg.case_id.clone()), msg.order_id.clone(), owner, state, msg.operator.clone(), now)
             };
             (case, None, state)
         }
