@@ -68,4 +68,12 @@ impl Reply {
     pub fn err(e: OrderError, callback_ids: Vec<String>) -> Self {
         Reply { result: Err(e), callback_ids }
     }
+
+    /// Runs a call that records in its argument the callbacks it commits, and pairs its
+    /// answer with them (a refusal may follow a committed lazy expiry).
+    pub(crate) async fn gather(call: impl AsyncFnOnce(&mut Vec<String>) -> Result<Map<String, Value>, OrderError>) -> Reply {
+        let mut callback_ids = Vec::new();
+        let result = call(&mut callback_ids).await;
+        Reply { result, callback_ids }
+    }
 }

@@ -143,9 +143,7 @@ pub(crate) async fn load_for_call(
 
 /// Order query (§3.6): the current state after lazy expiry, with the current D.
 pub async fn query(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply {
-    let mut cbs = Vec::new();
-    let result = query_inner(store, id, agent_order_id, now, &mut cbs).await;
-    Reply { result, callback_ids: cbs }
+    Reply::gather(async |cbs| query_inner(store, id, agent_order_id, now, cbs).await).await
 }
 
 async fn query_inner(
@@ -168,9 +166,7 @@ async fn query_inner(
 /// Repeats never issue twice: `2`/`3`/`9`/`11` answer the current detail, `4` its stored
 /// failure, `5` `invalid-state` 订单已取消.
 pub async fn confirm(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>, settings: &Settings) -> Reply {
-    let mut cbs = Vec::new();
-    let result = confirm_inner(store, id, agent_order_id, now, settings, &mut cbs).await;
-    Reply { result, callback_ids: cbs }
+    Reply::gather(async |cbs| confirm_inner(store, id, agent_order_id, now, settings, cbs).await).await
 }
 
 fn closed_answer(order: &Order) -> OrderError {
@@ -241,9 +237,7 @@ async fn confirm_inner(
 /// Close an unpaid order (§3.11): `1` → `5` with its seats released; `4`/`5` answer success
 /// with no effect; a paid order answers `invalid-state`.
 pub async fn close(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply {
-    let mut cbs = Vec::new();
-    let result = close_inner(store, id, agent_order_id, now, &mut cbs).await;
-    Reply { result, callback_ids: cbs }
+    Reply::gather(async |cbs| close_inner(store, id, agent_order_id, now, cbs).await).await
 }
 
 async fn close_inner(

@@ -93,9 +93,7 @@ fn fee_entry(order: &Order, index: usize, loaded: &LoadedDeparture, now: DateTim
 
 /// Refund fee query (§3.8): every ticket of an issued order, priced as of `now`.
 pub async fn fee(store: &dyn Store, alitrip_order_id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply {
-    let mut cbs = Vec::new();
-    let result = fee_inner(store, alitrip_order_id, agent_order_id, now, &mut cbs).await;
-    Reply { result, callback_ids: cbs }
+    Reply::gather(async |cbs| fee_inner(store, alitrip_order_id, agent_order_id, now, cbs).await).await
 }
 
 async fn fee_inner(
@@ -188,9 +186,7 @@ fn match_entries(order: &Order, entries: &[RefundEntry]) -> Result<Vec<(usize, O
 /// write: sync → tickets `5` with their seats back (D not passed) and the order re-derived;
 /// async → tickets `4`, order `9`, the refund waiting for [`decide_refund`].
 pub async fn apply_refund(store: &dyn Store, req: &RefundApplyRequest, now: DateTime<Utc>, settings: &Settings) -> Reply {
-    let mut cbs = Vec::new();
-    let result = apply_inner(store, req, now, settings, &mut cbs).await;
-    Reply { result, callback_ids: cbs }
+    Reply::gather(async |cbs| apply_inner(store, req, now, settings, cbs).await).await
 }
 
 async fn apply_inner(
