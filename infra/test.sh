@@ -9,6 +9,8 @@
 #   emulators  infra/emulators.sh start in a private state dir (own ports), stopped on exit
 #   doctests   cargo test --workspace --doc              (nextest does not run doctests)
 #   tests      cargo nextest run --workspace --no-fail-fast   (or cargo test --workspace --no-fail-fast)
+#   hours      the end-to-end tests again at 09:20 and 23:55 GMT+8 (infra/at-hour.sh, libfaketime;
+#              installs Debian's faketime when missing): no outcome may depend on the hour
 #   lint       cfn-lint template.yaml (pip, in infra/.cache/venv), template.yaml == infra/gen_template.py
 #              output, and every functions/<name> crate has a function in the template (and back)
 #   package    only with --package: cargo lambda build --release --arm64 for every functions/<name>,
@@ -125,6 +127,11 @@ phase_tests() {
     fi
 }
 
+phase_hours() {
+    if ((HAVE_NEXTEST == 0)); then echo "needs cargo-nextest (its filter expressions)" >&2; return 1; fi
+    "$ROOT/infra/at-hour.sh" 09:20 23:55
+}
+
 venv_pip() { # venv_pip <pip spec>...: install into the shared venv
     if [[ ! -x "$VENV/bin/python" ]]; then
         python3 -m venv "$VENV" >&2 || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
@@ -202,6 +209,7 @@ run_phase tools phase_tools
 run_phase emulators phase_emulators
 if ((HAVE_NEXTEST)); then run_phase doctests phase_doctests; fi
 run_phase tests phase_tests
+run_phase hours phase_hours
 run_phase lint phase_lint
 if ((PACKAGE)); then run_phase package phase_package; fi
 

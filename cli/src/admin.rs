@@ -107,6 +107,20 @@ pub enum AdminCommand {
         comment: String,
         operator: String,
     },
+    /// Refunds: pending ones, and (unless `pending_only`) those accepted in the last `days` days.
+    RefundList {
+        #[serde(default)]
+        pending_only: bool,
+        #[serde(default = "default_refund_days")]
+        days: u32,
+    },
+    /// Approve or reject (with `reason`) a pending async refund.
+    RefundDecide {
+        refund_id: String,
+        approve: bool,
+        #[serde(default)]
+        reason: String,
+    },
     /// A counter (offline) refund of some (all valid ones when empty) tickets of an order,
     /// each paying `amount_per_ticket_fen` or else its price less the refund tier's fee.
     RefundOffline {
@@ -127,6 +141,10 @@ pub enum AdminCommand {
         #[serde(default)]
         force_majeure: Option<String>,
     },
+}
+
+fn default_refund_days() -> u32 {
+    7
 }
 
 /// What a command did: a human text (tables, reports) and the same as JSON (`--json`).
@@ -206,6 +224,8 @@ pub async fn execute(app: &App, cmd: AdminCommand, progress: &(dyn Fn(usize, usi
         AdminCommand::NoticesList { pending_only } => notices::list(app, pending_only).await,
         AdminCommand::NoticesShow { id } => notices::show(app, &id).await,
         AdminCommand::NoticesDecide { id, approve, comment, operator } => notices::decide(app, &id, approve, &comment, &operator).await,
+        AdminCommand::RefundList { pending_only, days } => refunds::list(app, pending_only, days).await,
+        AdminCommand::RefundDecide { refund_id, approve, reason } => refunds::decide(app, &refund_id, approve, &reason).await,
         AdminCommand::RefundOffline { order_id, tickets, amount_per_ticket_fen } => {
             refunds::offline(app, &order_id, &tickets, amount_per_ticket_fen).await
         }

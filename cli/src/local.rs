@@ -145,6 +145,13 @@ impl Running {
 
 /// Local mode's configuration: the environment, with demo defaults for what a first run lacks.
 pub fn local_config(env: &dyn Fn(&str) -> Option<String>, addr: SocketAddr) -> Result<Config, String> {
+    // A secret set to nothing is a mistake (an unexpanded variable, an empty file), not a wish
+    // for the public demo secret: stop and say so.
+    for var in ["BUSGATE_QIMEN_SECRET", "BUSGATE_TOP_SECRET", "BUSGATE_FENBEITONG_TOKENS"] {
+        if env(var).is_some_and(|v| v.trim().is_empty()) {
+            return Err(format!("configuration: {var} is set but empty; give it a value, or unset it to use the demo value"));
+        }
+    }
     let defaults = move |k: &str| -> Option<String> {
         match env(k).filter(|v| !v.trim().is_empty()) {
             Some(v) => Some(v),
@@ -187,13 +194,7 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     if opts.demo {
         crate::demo::load_if_empty(&app).await?;
     }
-    let router = Router::new()
-        .route("/_local/top", post(fake_top_handler).get(recorded_calls))
-        .route("/_local/health", get(|| async { "ok" }))
-        .route("/_local/fenbeitong/{*path}", post(fake_fenbeitong_handler))
-        .route("/_local/admin", post(admin_handler))
-        .fallback(interface)
-        .with_state(Shared { app: app.clone(), fake_top: fake_top.clone() });
+    let router = router(Shared { app: app.clone(), fake_top: fake_top.clone() });
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
@@ -204,10 +205,31 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     Ok(Running { addr, app, fake_top, server, background })
 }
 
+/// Every route of local mode: the interfaces, and under `/_local/` the fakes and the back
+/// office, which answer loopback callers only (the fake TOP's records carry credentials).
+pub fn router(shared: Shared) -> Router {
+    let local_only = Router::new()
+        .route("/_local/top", post(fake_top_handler).get(recorded_calls))
+        .route("/_local/health", get(|| async { "ok" }))
+        .route("/_local/fenbeitong/{*path}", post(fake_fenbeitong_handler))
+        .route("/_local/admin", post(admin_handler))
+        .route_layer(axum::middleware::from_fn(loopback_only));
+    Router::new().merge(local_only).fallback(interface).with_state(shared)
+}
+
+async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: axum::middleware::Next) -> Response {
+    if !peer.ip().is_loopback() {
+        tracing::warn!(peer = %peer.ip(), path = %req.uri().path(), "refused: /_local/ answers loopback callers only");
+        return (http::StatusCode::FORBIDDEN, "/_local/ answers loopback callers only").into_response();
+    }
+    next.run(req).await
+}
+
+/// What local mode's routes share.
 #[derive(Clone)]
-struct Shared {
-    app: App,
-    fake_top: Arc<FakeTop>,
+pub struct Shared {
+    pub app: App,
+    pub fake_top: Arc<FakeTop>,
 }
 
 /// Reads at most `limit + 1` bytes: enough for the pipeline to see that a body is too large,
@@ -257,10 +279,7 @@ async fn interface(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
 
 /// `POST /_local/admin`: runs a back-office command (`busgate catalogue …`, `outbox …`, …) with
 /// this server's App, so its callbacks go through the running worker. Loopback callers only.
-async fn admin_handler(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
-    if !peer.ip().is_loopback() {
-        return (http::StatusCode::FORBIDDEN, "the back office answers loopback callers only").into_response();
-    }
+async fn admin_handler(State(s): State<Shared>, req: Request) -> Response {
     let limit = crate::admin::MAX_ADMIN_REQUEST_BYTES;
     let (parts, body) = req.into_parts();
     let content_type = parts.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);

@@ -49,12 +49,16 @@ struct SimArgs {
     /// The Qimen app secret the deployment verifies with.
     #[arg(long, env = "BUSGATE_QIMEN_SECRET", default_value = busgate_cli::local::DEMO_QIMEN_SECRET, hide_env_values = true)]
     secret: String,
-    /// A Fenbeitong token of the deployment (the notice check is skipped without one).
+    /// A Fenbeitong token of the deployment (without one the notice check is skipped, except
+    /// against local mode, where the demo token is tried).
     #[arg(long)]
     fenbeitong_token: Option<String>,
-    /// How long to wait for an asynchronous issue to complete.
+    /// How long to wait for an asynchronous issue or refund to be decided.
     #[arg(long, default_value = "30")]
     async_wait_secs: u64,
+    /// A check that could not run (skipped) counts as a failure.
+    #[arg(long)]
+    strict: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -67,6 +71,9 @@ fn sim(args: SimArgs) -> Result<(), String> {
         qimen_secret: args.secret,
         fenbeitong_token: args.fenbeitong_token,
         wait_for_async: std::time::Duration::from_secs(args.async_wait_secs),
+        // The method names the deployment was configured with (BUSGATE_METHOD_<PATH>).
+        methods: busgate_cli::sim::SimOptions::methods_from_env(&|k| std::env::var(k).ok()),
+        strict: args.strict,
     }));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
@@ -76,7 +83,8 @@ fn sim(args: SimArgs) -> Result<(), String> {
     if report.passed() {
         Ok(())
     } else {
-        Err(format!("{} check(s) failed", report.checks.iter().filter(|c| !c.passed).count()))
+        let (failed, skipped) = (report.count(busgate_cli::sim::Outcome::Failed), report.count(busgate_cli::sim::Outcome::Skipped));
+        Err(if failed == 0 { format!("{skipped} check(s) skipped (--strict)") } else { format!("{failed} check(s) failed") })
     }
 }
 

@@ -102,3 +102,79 @@ fn money_counter_and_stopped_departure_refunds() {
     assert_eq!(refunds, 4, "{pending}");
     cleanup(&dir);
 }
+
+/// Applies an async refund of one ticket of an issued order (as refunds/apply does in
+/// `BUSGATE_REFUND_MODE=async`) and returns its refundId.
+fn async_refund(data: &std::path::Path, order_id: &str, ticket_id: &str) -> String {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = busgate_adapters::EmbeddedStore::open(data).unwrap();
+        let req = orders::RefundApplyRequest {
+            alitrip_order_id: order_id.into(),
+            entries: vec![orders::RefundEntry { path: "passengerList[0]".into(), ticket_id: Some(ticket_id.into()), ..Default::default() }],
+            ..Default::default()
+        };
+        let settings = Settings { async_refund: true, ..Settings::default() };
+        let a = orders::apply_refund(&store, &req, chrono::Utc::now(), &settings).await.result.expect("refund accepted");
+        assert_eq!(a["status"], "9");
+        a["refundId"].as_str().unwrap().to_string()
+    })
+}
+
+#[test]
+fn async_refunds_are_listed_approved_and_rejected_by_the_back_office() {
+    let dir = temp_dir("refund-decide");
+    let data = dir.join("data");
+    let file = demo();
+    busgate(&data, &["catalogue", "import", write_file(&dir, "demo.json", &file).to_str().unwrap()]).ok();
+    let dep = future_departure(&file, DEMO_AIRPORT_LINE);
+    let tickets = issued_order(&data, "900000000111", &dep);
+    let first = async_refund(&data, "900000000111", &tickets[0]);
+    let second = async_refund(&data, "900000000111", &tickets[1]);
+
+    let pending = busgate(&data, &["refund", "list", "--pending", "--json"]).ok().json();
+    let listed: Vec<&str> = pending["refunds"].as_array().unwrap().iter().map(|r| r["refund_id"].as_str().unwrap()).collect();
+    assert_eq!(listed.len(), 2, "{pending}");
+    assert!(listed.contains(&first.as_str()) && listed.contains(&second.as_str()));
+    assert!(pending["refunds"].as_array().unwrap().iter().all(|r| r["state"] == "pending"));
+
+    // Approve: the ticket refunded, one refund.confirm queued; again: nothing new.
+    let approved = busgate(&data, &["refund", "approve", &first, "--json"]).ok().json();
+    assert_eq!((approved["state"].as_str(), approved["repeated"].as_bool(), ids(&approved)), (Some("approved"), Some(false), 1), "{approved}");
+    assert_eq!(approved["status"], "9", "the other ticket is still refunding");
+    let again = busgate(&data, &["refund", "approve", &first, "--json"]).ok().json();
+    assert_eq!((again["repeated"].as_bool(), ids(&again)), (Some(true), 0));
+    let text = busgate(&data, &["refund", "approve", &first]).ok().stdout.clone();
+    assert!(text.contains("already approved"), "{text}");
+    // The opposite decision cannot undo it.
+    let refused = busgate(&data, &["refund", "reject", &first, "--reason", "已检票"]);
+    assert!(refused.failed().stderr.contains(&first), "{}", refused.stderr);
+
+    // Reject needs a reason; with one, the ticket is valid again and the order issued.
+    busgate(&data, &["refund", "reject", &second]).failed();
+    let rejected = busgate(&data, &["refund", "reject", &second, "--reason", "已检票", "--json"]).ok().json();
+    assert_eq!((rejected["state"].as_str(), ids(&rejected)), (Some("rejected"), 1), "{rejected}");
+    assert_eq!(rejected["status"], "3");
+
+    // Nothing pending; the full list shows both decisions.
+    assert_eq!(busgate(&data, &["refund", "list", "--pending", "--json"]).ok().json()["refunds"], serde_json::json!([]));
+    let all = busgate(&data, &["refund", "list", "--json"]).ok().json();
+    let states: Vec<(String, String)> =
+        all["refunds"].as_array().unwrap().iter().map(|r| (r["refund_id"].as_str().unwrap().into(), r["state"].as_str().unwrap().into())).collect();
+    assert!(states.contains(&(first.clone(), "approved".into())) && states.contains(&(second.clone(), "rejected".into())), "{all}");
+    let table = busgate(&data, &["refund", "list"]).ok().stdout.clone();
+    assert!(table.contains("已检票") && table.contains(&first), "{table}");
+    let unknown = busgate(&data, &["refund", "approve", "RF000"]);
+    assert!(unknown.failed().stderr.contains("refund RF000 not found"), "{}", unknown.stderr);
+
+    // Each decision's refund.confirm is in the outbox once.
+    let outbox = busgate(&data, &["outbox", "list", "--pending", "--json"]).ok().json();
+    let confirms = outbox["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["destination"]["method"].as_str() == Some("taobao.bus.agent.refund.confirm"))
+        .count();
+    assert_eq!(confirms, 2, "{outbox}");
+    cleanup(&dir);
+}

@@ -290,8 +290,10 @@ fn spi_errors() {
     assert!(err.contains("/nonexistent/busgate-body"), "{err}");
     let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--header", "no-colon"], Some(b"{}"));
     assert!(err.contains("no-colon"), "{err}");
-    let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=GBK"], Some(b"{}"));
+    let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=GBK"], Some("{\"城市\":1}".as_bytes()));
     assert!(err.contains("GBK"), "{err}");
+    let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=x-unknown"], Some(b"{}"));
+    assert!(err.contains("x-unknown"), "{err}");
     let err = sign_err(&["sign", "spi", "--secret", "s", "--body-file", "-"], Some(b"{}"));
     assert!(err.contains("--query"), "{err}");
 }

@@ -163,7 +163,7 @@ const CONTENT_TYPES: [&str; 10] = [
     "application/json",
     "text/plain; charset=UTF-8",
     "text/xml",
-    "application/xml;charset=\"utf8\"",
+    "application/xml;charset=UTF8",
     "application/x-www-form-urlencoded;charset=utf-8",
     "application/x-www-form-urlencoded",
     "application/json;charset=gbk",

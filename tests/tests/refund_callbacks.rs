@@ -14,28 +14,15 @@ use serde_json::{json, Value};
 
 const ISP: &str = r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.system-busy"}}"#;
 
-/// Books and issues one ticket on the first fixed-point segment of the demo's lines from 上海市.
+/// Books and issues one ticket on a demo departure from 上海市 that can be refunded now,
+/// picked by the simulator's rule (its refund tiers at this hour), so the test passes at any
+/// time of day.
 async fn issued_order(local: &Running, order_id: &str) -> (String, Value) {
     let base = local.base_url();
     let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
-    let (dep, seg) = lines["lineSchedule"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["leftTicketCnt"].as_i64().unwrap_or(0) > 0)
-        .find_map(|d| {
-            let point = |code: &Value| d["stations"].as_array().unwrap().iter().any(|s| &s["stationCode"] == code && s["stationType"] == 1);
-            d["segmentPrices"].as_array().unwrap().iter().find(|p| point(&p["fromStationCode"]) && point(&p["toStationCode"])).map(|p| (d.clone(), p.clone()))
-        })
-        .expect("a sellable demo segment");
-    let price = seg["price"].as_i64().unwrap();
-    let create = json!({
-        "alitripOrderId": order_id, "scheduleId": dep["scheduleId"], "lineId": dep["line"]["id"],
-        "fromDate": dep["line"]["fromDate"], "fromTime": dep["line"]["fromTime"],
-        "fromStationCode": seg["fromStationCode"], "toStationCode": seg["toStationCode"],
-        "ticketCount": 1, "orderAmount": price,
-        "passengerList": [{"passengerName": "张三", "passengerCertificateType": "1", "passengerCertificateNo": "110101199001011234", "passengerType": "0", "ticketPrice": price}]
-    });
+    let target = busgate_cli::sim::pick(&lines, "上海市", "", local.app.clock.now()).expect("a sellable demo departure");
+    assert!(target.refundable(), "the demo always has a departure refundable now: {lines}");
+    let create = busgate_cli::sim::order_body(&target, order_id, 1);
     let (_, created) = call_bus(&base, Route::OrdersCreate, &create, DEMO_QIMEN_SECRET).await;
     assert_eq!(created["retCode"], "0", "{created}");
     let agent = created["agentOrderId"].as_str().unwrap().to_string();
@@ -62,7 +49,8 @@ fn attempts_of(local: &Running, method: &str) -> Vec<busgate_cli::local::Recorde
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_refund_confirm_survives_failures_and_is_delivered_once() {
-    let (local, _dir) = start_local(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_CALLBACK_BACKOFF_BASE_SECS", "0")]).await;
+    let (local, _dir) =
+        start_local(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND", "false"), ("BUSGATE_CALLBACK_BACKOFF_BASE_SECS", "0")]).await;
     let (agent, _) = issued_order(&local, "940000000001").await;
     let (_, fee) = call_bus(&local.base_url(), Route::RefundsFee, &json!({"alitripOrderId": "940000000001"}), DEMO_QIMEN_SECRET).await;
     let surcharge = fee["passengerList"][0]["refundSurcharge"].clone();

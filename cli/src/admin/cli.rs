@@ -92,7 +92,7 @@ pub enum AdminCli {
     Cases(Group<CasesCmd>),
     /// Fenbeitong (分贝通) refund and rebook approval notices.
     Notices(Group<NoticesCmd>),
-    /// Operator refunds: counter (offline) refunds and money refunds.
+    /// Refunds: list them, decide async ones, counter (offline) refunds and money refunds.
     Refund(Group<RefundCmd>),
 }
 
@@ -217,6 +217,26 @@ pub enum NoticesCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum RefundCmd {
+    /// Refunds: the pending async ones, and those accepted in the last --days days.
+    List {
+        /// Only async refunds waiting for a decision.
+        #[arg(long)]
+        pending: bool,
+        /// How many days back (GMT+8) to list decided refunds.
+        #[arg(long, default_value = "7")]
+        days: u32,
+    },
+    /// Approve a pending async refund (the refundId refunds/apply answered): tickets refunded,
+    /// seats back, refund.confirm sent.
+    Approve { refund_id: String },
+    /// Reject a pending async refund: its tickets stay valid (and can be refunded again);
+    /// refund.confirm carries the reason.
+    Reject {
+        refund_id: String,
+        /// Why (sent to Fliggy).
+        #[arg(long)]
+        reason: String,
+    },
     /// Record a counter (offline) refund of an order's tickets (all valid ones unless
     /// --tickets); each pays its price less the refund tier's fee, or --amount-per-ticket.
     Offline {
@@ -306,6 +326,9 @@ impl NoticesCmd {
 impl RefundCmd {
     fn into_command(self) -> Result<AdminCommand, String> {
         Ok(match self {
+            RefundCmd::List { pending, days } => AdminCommand::RefundList { pending_only: pending, days },
+            RefundCmd::Approve { refund_id } => AdminCommand::RefundDecide { refund_id, approve: true, reason: String::new() },
+            RefundCmd::Reject { refund_id, reason } => AdminCommand::RefundDecide { refund_id, approve: false, reason },
             RefundCmd::Offline { order, tickets, amount_per_ticket } => {
                 AdminCommand::RefundOffline { order_id: order, tickets, amount_per_ticket_fen: amount_per_ticket }
             }

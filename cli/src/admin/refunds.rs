@@ -1,11 +1,113 @@
-//! `busgate refund offline | money` and `busgate catalogue stop --refund`, over the orders
-//! domain's `offline_refund`, `money_refund` and `refund_stopped_departure`.
+//! `busgate refund list | approve | reject | offline | money` and `busgate catalogue stop
+//! --refund`, over the orders domain's `decide_refund`, `offline_refund`, `money_refund` and
+//! `refund_stopped_departure`.
 
-use busgate_domain::orders::{self, fen_to_yuan, ForceReason, MoneyRefundOutcome, OrderError};
+use busgate_domain::orders::{self, fen_to_yuan, ForceReason, MoneyRefundOutcome, OrderError, RefundPointer, RefundState};
 use busgate_edge::App;
 use serde_json::{json, Value};
 
-use super::{plural, AdminOutput};
+use super::table::{or_dash, render};
+use super::{local_time, plural, AdminOutput};
+
+fn state(s: RefundState) -> &'static str {
+    match s {
+        RefundState::Pending => "pending",
+        RefundState::Succeeded => "approved",
+        RefundState::Failed => "rejected",
+    }
+}
+
+/// Refunds: the pending ones (async refunds waiting for a decision), and unless
+/// `pending_only` every refund accepted in the last `days` days (GMT+8), newest first.
+pub async fn list(app: &App, pending_only: bool, days: u32) -> Result<AdminOutput, String> {
+    let store = app.store.as_ref();
+    let mut pointers: Vec<RefundPointer> = orders::list_pending_refunds(store).await.map_err(|e| e.to_string())?;
+    if !pending_only {
+        let today = app.clock.now().with_timezone(&busgate_domain::gmt8()).date_naive();
+        for back in 0..days.max(1) {
+            let day = today - chrono::Duration::days(back as i64);
+            pointers.extend(orders::list_refunds_created_on(store, day).await.map_err(|e| e.to_string())?);
+        }
+    }
+    pointers.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.refund_id.cmp(&b.refund_id)));
+    pointers.dedup_by(|a, b| a.refund_id == b.refund_id);
+    let mut rows = Vec::new();
+    let mut items = Vec::new();
+    for p in &pointers {
+        let Some(order) = orders::get_order(store, &p.alitrip_order_id).await.map_err(|e| e.to_string())? else { continue };
+        let Some(r) = order.refund(&p.refund_id) else { continue };
+        let tickets: Vec<&str> = r.lines.iter().map(|l| l.ticket_id.as_str()).collect();
+        rows.push(vec![
+            r.refund_id.clone(),
+            state(r.state).to_string(),
+            if r.asynchronous { "async" } else { "sync" }.to_string(),
+            order.alitrip_order_id.clone(),
+            tickets.join(","),
+            fen_to_yuan(r.total),
+            local_time(r.created_at),
+            or_dash(r.decided_at.map(local_time).as_deref()),
+            or_dash(r.fail_reason.as_deref()),
+        ]);
+        items.push(json!({
+            "refund_id": r.refund_id,
+            "state": state(r.state),
+            "asynchronous": r.asynchronous,
+            "alitrip_order_id": order.alitrip_order_id,
+            "agent_order_id": order.agent_order_id,
+            "tickets": tickets,
+            "total_fen": r.total,
+            "accepted_at": local_time(r.created_at),
+            "decided_at": r.decided_at.map(local_time),
+            "reason": r.reason,
+            "reject_reason": r.fail_reason,
+        }));
+    }
+    let text = if rows.is_empty() {
+        if pending_only { "no pending refunds".to_string() } else { format!("no refunds in the last {}", plural(days.max(1) as usize, "day")) }
+    } else {
+        render(&["REFUND ID", "STATE", "MODE", "ORDER", "TICKETS", "YUAN", "ACCEPTED (GMT+8)", "DECIDED", "REJECTED BECAUSE"], &rows)
+    };
+    Ok(AdminOutput::new(text, json!({ "refunds": items })))
+}
+
+/// The back office's decision on a pending async refund: approve (tickets refunded, seats
+/// back) or reject with a reason (tickets valid again); either way one refund.confirm. The
+/// same decision twice changes nothing.
+pub async fn decide(app: &App, refund_id: &str, approve: bool, reason: &str) -> Result<AdminOutput, String> {
+    let refund_id = refund_id.trim();
+    if !approve && reason.trim().is_empty() {
+        return Err("reject needs --reason (Fliggy shows it to the passenger)".into());
+    }
+    let reason = (!approve).then_some(reason.trim());
+    let d = orders::decide_refund(app.store.as_ref(), refund_id, approve, reason, app.clock.now()).await.map_err(|e| match e {
+        OrderError::NotFound => format!("refund {refund_id} not found"),
+        other => format!("refund {refund_id}: {other}"),
+    })?;
+    app.dispatch(&d.callback_ids).await;
+    let verb = if approve { "approved" } else { "rejected" };
+    let text = if d.repeated {
+        format!("refund {refund_id} was already {verb}; nothing changed")
+    } else {
+        format!(
+            "refund {refund_id} {verb}; order {} is now {} {}\nrefund.confirm: {} queued",
+            d.alitrip_order_id,
+            d.status.code(),
+            d.status.desc(),
+            d.callback_ids.len()
+        )
+    };
+    Ok(AdminOutput::new(
+        text,
+        json!({
+            "refund_id": refund_id,
+            "state": state(d.state),
+            "alitrip_order_id": d.alitrip_order_id,
+            "status": d.status.code(),
+            "repeated": d.repeated,
+            "callback_ids": d.callback_ids,
+        }),
+    ))
+}
 
 /// Force-majeure reasons of `--force-majeure`.
 pub const FORCE_MAJEURE: [&str; 3] = ["weather", "stopped", "epidemic"];

@@ -23,7 +23,7 @@
 //! |---|---|---|---|---|
 //! | order (or a stored create refusal) | `ORD#<alitripOrderId>` | `ORD` | status 1: `ORDERS#LOCKED`; status 2: `ORDERS#ISSUING`; otherwise none | `<lockExpireTime or deadline, rfc3339 ms UTC>#<alitripOrderId>` |
 //! | order of a departure | `DORD#<scheduleId>` | `<alitripOrderId>` | `ORDERS#DAY#<yyyy-MM-dd>` (creation day, GMT+8) | `<created rfc3339 ms UTC>#<alitripOrderId>` |
-//! | refund pointer | `RF#<refundId>` | `RF` | while an async refund is pending: `REFUNDS#PENDING` | `<created>#<refundId>` |
+//! | refund pointer | `RF#<refundId>` | `RF` | while an async refund is pending: `REFUNDS#PENDING`; then `REFUNDS#DAY#<yyyy-MM-dd>` (accepted, GMT+8) | `<created>#<refundId>` |
 //! | money refund serial | `MR#<serial>` | `MR` | – | – |
 //! | id sequences | `SEQ#<BG/RF/MR>#<yyMMdd>` | `SEQ` | – | – |
 //!
@@ -51,9 +51,9 @@ pub use model::{
     RefusalCode, Ticket, TicketStatus,
 };
 pub use records::{
-    get_order, list_issuing, list_locked, list_pending_refunds, orders_created_on, orders_of_departure, OrderRecord, RefundPointer, Settings,
+    get_order, list_issuing, list_locked, list_pending_refunds, list_refunds_created_on, orders_created_on, orders_of_departure, OrderRecord, RefundPointer, Settings,
 };
 pub use refunds::{
-    apply_refund, decide_refund, fee, money_refund, offline_refund, refund_stopped_departure, MoneyRefundOutcome, RefundApplyRequest,
-    RefundDecision, RefundEntry, StoppedRefundReport,
+    apply_refund, approve_overdue_refunds, decide_refund, fee, money_refund, offline_refund, refund_stopped_departure, MoneyRefundOutcome,
+    OverdueRefunds, RefundApplyRequest, RefundDecision, RefundEntry, StoppedRefundReport,
 };

@@ -114,6 +114,13 @@ pub struct IssueJob {
     pub issue_order: String,
 }
 
+/// The third job: approving an async refund automatically (`BUSGATE_AUTO_REFUND`), decided by
+/// the worker like the issue job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundJob {
+    pub approve_refund: String,
+}
+
 /// A fresh callback id: time-ordered, unique.
 pub fn new_callback_id(now: DateTime<Utc>) -> String {
     use rand::Rng;

@@ -280,7 +280,16 @@ async fn async_refund_decided_success_with_callback() {
         )
     );
     assert!(list_pending_refunds(s).await.unwrap().is_empty());
+    // The same decision again changes nothing and writes no second callback; the opposite is refused.
+    let repeat = decide_refund(s, &rid, true, None, decided_at + Duration::minutes(1)).await.unwrap();
+    assert!(repeat.repeated);
+    assert!(repeat.callback_ids.is_empty());
+    assert_eq!((repeat.state, repeat.status), (RefundState::Succeeded, OrderStatus::Issued));
+    assert_eq!(seats(s, "S72").await, 9, "seats come back once");
     assert!(matches!(decide_refund(s, &rid, false, None, decided_at).await, Err(OrderError::InvalidState(_))));
+    // Decided refunds are listed by the day they were accepted.
+    let day = at.with_timezone(&busgate_domain::gmt8()).date_naive();
+    assert_eq!(orders::list_refunds_created_on(s, day).await.unwrap().iter().map(|p| p.refund_id.clone()).collect::<Vec<_>>(), [rid.clone()]);
     assert_eq!(decide_refund(s, "RF0", true, None, decided_at).await, Err(OrderError::NotFound));
     // The repeat now shows the current states (§8.3).
     let again = apply_refund(s, &by_ticket("900000000006", &[format!("{agent}-1")]), at, &cfg).await.result.unwrap();
@@ -323,6 +332,34 @@ async fn async_refund_failure_then_refund_again() {
     assert_eq!(v["agent_refund_trans_id"], r2["refundId"]);
     assert!(v.get("agent_ticket_id").is_none());
     assert_eq!(seats(s, "SW").await, 20);
+}
+
+#[tokio::test]
+async fn the_sweeper_approves_refunds_pending_past_the_deadline_and_only_those() {
+    let store = store().await;
+    let s = store.as_ref();
+    let agent = issued(s, "900000000016", 2).await;
+    let cfg = Settings { async_refund: true, ..Settings::default() };
+    let at = d72() - Duration::hours(30);
+    let first = apply_refund(s, &by_ticket("900000000016", &[format!("{agent}-1")]), at, &cfg).await.result.unwrap();
+    let second = apply_refund(s, &by_ticket("900000000016", &[format!("{agent}-2")]), at + Duration::minutes(40), &cfg).await.result.unwrap();
+    let deadline = Duration::minutes(60);
+    // 59 minutes after the first: nothing is due.
+    let none = orders::approve_overdue_refunds(s, at + Duration::minutes(59), deadline).await.unwrap();
+    assert_eq!((none.approved, none.callback_ids.len()), (0, 0));
+    // 61 minutes after the first: the first only, with its refund.confirm.
+    let r = orders::approve_overdue_refunds(s, at + Duration::minutes(61), deadline).await.unwrap();
+    assert_eq!((r.approved, r.callback_ids.len(), r.errors), (1, 1, 0));
+    let pending: Vec<String> = list_pending_refunds(s).await.unwrap().into_iter().map(|p| p.refund_id).collect();
+    assert_eq!(pending, [second["refundId"].as_str().unwrap()]);
+    let o = get_order(s, "900000000016").await.unwrap().unwrap();
+    assert_eq!(o.passengers[0].ticket.status, TicketStatus::Refunded);
+    assert_eq!(o.passengers[1].ticket.status, TicketStatus::Refunding);
+    assert_eq!(o.refund(first["refundId"].as_str().unwrap()).unwrap().state, RefundState::Succeeded);
+    // Running again later takes the second, and never the first twice.
+    let r = orders::approve_overdue_refunds(s, at + Duration::minutes(101), deadline).await.unwrap();
+    assert_eq!((r.approved, r.callback_ids.len()), (1, 1));
+    assert_eq!(get_order(s, "900000000016").await.unwrap().unwrap().status, OrderStatus::Refunded);
 }
 
 #[tokio::test]

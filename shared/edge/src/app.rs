@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use busgate_domain::outbox::{Delivery, IssueJob};
+use busgate_domain::outbox::{Delivery, IssueJob, RefundJob};
 use busgate_domain::queue::{Lane, Queue};
 use busgate_domain::store::Store;
 use busgate_domain::{Clock, SystemClock};
@@ -33,6 +33,14 @@ impl App {
         let body = serde_json::to_string(&IssueJob { issue_order: alitrip_order_id.to_string() }).expect("job serialises");
         if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_issue_delay_secs).await {
             tracing::warn!(order = %alitrip_order_id, error = %e, "issue job not queued; the deadline will fail the order");
+        }
+    }
+
+    /// Queues the automatic approval of a refund accepted in async mode.
+    pub async fn queue_refund(&self, refund_id: &str) {
+        let body = serde_json::to_string(&RefundJob { approve_refund: refund_id.to_string() }).expect("job serialises");
+        if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_refund_delay_secs).await {
+            tracing::warn!(refund = %refund_id, error = %e, "refund job not queued; the sweeper approves it at its deadline");
         }
     }
 

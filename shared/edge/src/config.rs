@@ -84,6 +84,12 @@ pub struct Config {
     pub auto_issue: bool,
     pub auto_issue_delay_secs: u32,
     pub refund_mode: Mode,
+    /// In async refund mode, approve automatically (a queued job, after
+    /// `auto_refund_delay_secs`); `false` leaves every decision to the back office.
+    pub auto_refund: bool,
+    pub auto_refund_delay_secs: u32,
+    /// A refund still pending this long after it was accepted is approved by the sweeper.
+    pub async_refund_deadline_minutes: i64,
     pub notify_coalesce_secs: u64,
     pub in_flight_wait_ms: u64,
     /// Expected `method` per route (overridable per route).
@@ -153,7 +159,7 @@ impl Config {
         Ok(Config {
             stage: text("BUSGATE_STAGE", "local"),
             qimen_secret: Secret::new(text("BUSGATE_QIMEN_SECRET", "")),
-            strict_method: parse(env, "BUSGATE_STRICT_METHOD", false)?,
+            strict_method: parse(env, "BUSGATE_STRICT_METHOD", true)?,
             timestamp_window_secs: parse(env, "BUSGATE_TIMESTAMP_WINDOW_SECS", 300)?,
             max_body_bytes: parse(env, "BUSGATE_MAX_BODY_BYTES", 262_144)?,
             hold_minutes: parse(env, "BUSGATE_HOLD_MINUTES", 30)?,
@@ -162,6 +168,9 @@ impl Config {
             auto_issue: parse(env, "BUSGATE_AUTO_ISSUE", true)?,
             auto_issue_delay_secs: parse(env, "BUSGATE_AUTO_ISSUE_DELAY_SECS", 2)?,
             refund_mode: mode(env, "BUSGATE_REFUND_MODE")?,
+            auto_refund: parse(env, "BUSGATE_AUTO_REFUND", true)?,
+            auto_refund_delay_secs: parse(env, "BUSGATE_AUTO_REFUND_DELAY_SECS", 2)?,
+            async_refund_deadline_minutes: parse(env, "BUSGATE_ASYNC_REFUND_DEADLINE_MINUTES", 60)?,
             notify_coalesce_secs: parse(env, "BUSGATE_NOTIFY_COALESCE_SECS", 60)?,
             in_flight_wait_ms: parse(env, "BUSGATE_IN_FLIGHT_WAIT_MS", 2000)?,
             methods,

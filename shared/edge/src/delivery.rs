@@ -2,7 +2,7 @@
 //! is the truth: a delivered one is never sent again, a dead one waits for `busgate outbox
 //! replay`; the queue only says "look at this callback now".
 
-use busgate_domain::outbox::{Callback, CallbackStatus, Delivery, Destination, IssueJob};
+use busgate_domain::outbox::{Callback, CallbackStatus, Delivery, Destination, IssueJob, RefundJob};
 use busgate_domain::queue::{Lane, Message};
 use busgate_domain::store::{Condition, StoreError, Write};
 use chrono::{DateTime, Utc};
@@ -69,10 +69,34 @@ async fn issue(app: &App, job: &IssueJob) -> Disposition {
     }
 }
 
+/// The automatic approval of an async refund, its refund.confirm dispatched. A refund already
+/// decided (by the back office or the sweeper) is left as it is.
+async fn approve_refund(app: &App, job: &RefundJob) -> Disposition {
+    use busgate_domain::orders::OrderError;
+    match busgate_domain::orders::decide_refund(app.store.as_ref(), &job.approve_refund, true, None, app.clock.now()).await {
+        Ok(decision) => {
+            tracing::info!(refund = %job.approve_refund, repeated = decision.repeated, "automatic refund approval");
+            app.dispatch(&decision.callback_ids).await;
+            Disposition::Done
+        }
+        Err(e @ (OrderError::Store(_) | OrderError::Busy(_))) => {
+            tracing::warn!(refund = %job.approve_refund, error = %e, "automatic refund approval failed; retrying");
+            Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
+        }
+        Err(e) => {
+            tracing::info!(refund = %job.approve_refund, error = %e, "automatic refund approval not applicable");
+            Disposition::Done
+        }
+    }
+}
+
 /// One delivery attempt for a queue message.
 pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Disposition {
     if let Ok(job) = serde_json::from_str::<IssueJob>(body) {
         return issue(app, &job).await;
+    }
+    if let Ok(job) = serde_json::from_str::<RefundJob>(body) {
+        return approve_refund(app, &job).await;
     }
     let Ok(delivery) = serde_json::from_str::<Delivery>(body) else {
         return Disposition::Dead(format!("not a delivery message: {}", body.chars().take(200).collect::<String>()));

@@ -5,6 +5,8 @@
 
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use busgate_signing::{check_timestamp, parse_query, verify_spi, SpiRequest};
 use busgate_wire::fliggy::{self, Failure, RetCode};
 use busgate_wire::json::{parse_object, Fields};
@@ -58,9 +60,14 @@ pub async fn handle_path(app: &App, req: Inbound) -> Outbound {
 
 /// Serves a request on `route` (a Lambda knows its route).
 pub async fn handle(app: &App, route: Route, req: Inbound) -> Outbound {
-    let started = Instant::now();
+    // The span follows the future (`instrument`), never a guard held across an `.await`: a
+    // guard would leak into whatever task the executor polls next on this thread.
     let span = tracing::info_span!("request", request_id = %req.request_id, interface = route.function());
-    let _enter = span.enter();
+    handle_in_span(app, route, req).instrument(span).await
+}
+
+async fn handle_in_span(app: &App, route: Route, req: Inbound) -> Outbound {
+    let started = Instant::now();
     let (out, code) = match route {
         r if r.is_bus() => {
             let result = bus(app, r, &req).await;
@@ -130,7 +137,23 @@ pub enum QimenRefusal {
     Timestamp(String),
 }
 
+/// Whether a Content-Type is JSON, the one media type bus routes take (§2.1 step 2): the
+/// media type compared case-insensitively, parameters (a charset) allowed.
+pub fn is_json_media_type(content_type: Option<&str>) -> bool {
+    let media = content_type.unwrap_or("").split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/json")
+}
+
 async fn bus(app: &App, route: Route, req: &Inbound) -> Result<Map<String, Value>, Refusal> {
+    // A form body would verify over its decoded fields and then be parsed as raw JSON: only
+    // JSON is taken, so the bytes parsed are the bytes signed.
+    if req.body.len() > app.config.max_body_bytes {
+        return Err(Failure::plain(RetCode::BodyTooLarge).into());
+    }
+    let content_type = req.header("content-type");
+    if !is_json_media_type(content_type) {
+        return Err(Refusal::Sign(format!("unsupported content type `{}` (bus routes take application/json)", content_type.unwrap_or(""))));
+    }
     let query = verify_qimen(app, req).map_err(|r| match r {
         QimenRefusal::TooLarge => Refusal::Envelope(Failure::plain(RetCode::BodyTooLarge)),
         QimenRefusal::Sign(why) => Refusal::Sign(why),
@@ -139,13 +162,15 @@ async fn bus(app: &App, route: Route, req: &Inbound) -> Result<Map<String, Value
             Refusal::Envelope(Failure::plain(RetCode::TimestampExpired))
         }
     })?;
+    // The path is not signed: the signed `method` binds the request to its route (§2.1 step 4).
     let expected = app.config.expected_method(route).unwrap_or_default();
     let method = query.get("method").map(String::as_str);
     if method != Some(expected) {
-        tracing::warn!(method = method.unwrap_or("<none>"), expected, "unexpected method");
+        let got = method.unwrap_or("<none>");
+        tracing::warn!(method = got, expected, strict = app.config.strict_method, "method does not match the route");
         metrics::method_mismatch(route.function());
         if app.config.strict_method {
-            return Err(Failure::invalid(format!("method: expected {expected}")).into());
+            return Err(Failure::invalid(format!("method: expected {expected}, got {got}")).into());
         }
     }
     let map = parse_object(&req.body).map_err(Failure::from)?;

@@ -1,6 +1,6 @@
 //! The sweeper, run every minute (EventBridge in AWS, a timer in local mode): releases unpaid
-//! seat locks past their hold time, fails async issues past their deadline, and re-queues
-//! callbacks that never reached the queue.
+//! seat locks past their hold time, fails async issues past their deadline, approves async
+//! refunds past theirs, and re-queues callbacks that never reached the queue.
 
 use crate::app::App;
 
@@ -16,6 +16,17 @@ pub async fn sweep(app: &App) -> String {
             String::new()
         }
     };
+    let deadline = chrono::Duration::minutes(app.config.async_refund_deadline_minutes);
+    let refunds = match busgate_domain::orders::approve_overdue_refunds(app.store.as_ref(), app.clock.now(), deadline).await {
+        Ok(report) => {
+            app.dispatch(&report.callback_ids).await;
+            format!("{} overdue refunds approved, {} errors; ", report.approved, report.errors)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "overdue refund approval failed");
+            String::new()
+        }
+    };
     let requeued = match crate::delivery::requeue_overdue(app, chrono::Duration::minutes(15)).await {
         Ok(n) => n,
         Err(e) => {
@@ -23,7 +34,7 @@ pub async fn sweep(app: &App) -> String {
             0
         }
     };
-    format!("{orders}requeued {requeued} callbacks")
+    format!("{orders}{refunds}requeued {requeued} callbacks")
 }
 
 /// Local mode's timer.

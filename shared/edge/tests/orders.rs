@@ -173,10 +173,14 @@ async fn create_field_problems_name_their_paths() {
     assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("orderAmount: must be a number (fen)")));
     // Nothing was stored or locked.
     assert_eq!(seats(&e).await, 45);
-    // Codes as JSON integers, `HH:mm`, an x in the ID, a numeric alitripOrderId: accepted.
+    // alitripOrderId as a JSON number: refused (ids are Strings, §2.5), nothing stored.
+    let mut b = one("900000000004");
+    b["alitripOrderId"] = json!(900000000004u64);
+    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("alitripOrderId: must be a string")));
+    assert_eq!(seats(&e).await, 45);
+    // Codes as JSON integers, `HH:mm`, an x in the ID: accepted.
     let mut b = create_body("900000000004", vec![json!({"passengerName":"王五","passengerCertificateType":1,"passengerCertificateNo":"11010119900101123x","passengerType":0})]);
     b["fromTime"] = json!("10:30");
-    b["alitripOrderId"] = json!(900000000004u64);
     let a = call(&e, Route::OrdersCreate, b).await.unwrap();
     assert_eq!(a["passengerList"][0]["passengerCertificateNo"], "11010119900101123X");
     assert_eq!(a["passengerList"][0]["passengerType"], "0");
@@ -369,7 +373,7 @@ async fn refund_apply_through_the_interface() {
 
 #[tokio::test]
 async fn async_refund_through_the_interface() {
-    let e = env(&[("BUSGATE_REFUND_MODE", "async")]).await;
+    let e = env(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND", "false")]).await;
     let agent = issued(&e, "900000000070", 1).await;
     let a = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000070","passengerList":[{"passengerId":"1"}]})).await.unwrap();
     assert_eq!(a["status"], "9");
@@ -381,4 +385,64 @@ async fn async_refund_through_the_interface() {
     assert_eq!(seats(&e).await, 45);
     let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000070", "agentOrderId": agent})).await.unwrap();
     assert_eq!(q["status"], "11");
+}
+
+/// Receives every message on the main lane and runs the worker's attempt on each (no partner
+/// is called: only jobs are expected here).
+async fn run_jobs(e: &Env) -> Vec<busgate_edge::delivery::Disposition> {
+    use busgate_domain::queue::Queue;
+    let http = reqwest::Client::new();
+    let mut out = Vec::new();
+    for m in e.queue.receive(Lane::Main, 10, 0).await.unwrap() {
+        out.push(busgate_edge::delivery::attempt(&e.app, &http, &m.body).await);
+        e.queue.delete(Lane::Main, &m.receipt).await.unwrap();
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_async_refund_is_approved_by_the_automatic_job_once() {
+    use busgate_domain::store::Store;
+    let e = env(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND_DELAY_SECS", "0")]).await;
+    issued(&e, "900000000071", 1).await;
+    let apply = json!({"alitripOrderId":"900000000071","passengerList":[{"passengerId":"1"}]});
+    let a = call(&e, Route::RefundsApply, apply.clone()).await.unwrap();
+    assert_eq!(a["status"], "9");
+    // The approval job waits in the queue; Fliggy's retry of the same apply queues it again.
+    assert_eq!(call(&e, Route::RefundsApply, apply).await.unwrap(), a);
+    assert_eq!(e.queue.depth(Lane::Main), 2);
+    e.clock.set(now() + Duration::seconds(3));
+    let done = run_jobs(&e).await;
+    assert_eq!(done, [busgate_edge::delivery::Disposition::Done, busgate_edge::delivery::Disposition::Done]);
+    // One decision: tickets 5, seat back, order 11, and exactly one refund.confirm queued.
+    let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000071"})).await.unwrap();
+    assert_eq!(q["status"], "11");
+    assert_eq!(q["passengerList"][0]["ticketList"][0]["ticketStatus"], "5");
+    assert_eq!(seats(&e).await, 45);
+    let pending = busgate_domain::orders::records::list_pending_refunds(e.store.as_ref()).await.unwrap();
+    assert!(pending.is_empty());
+    let callbacks = e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
+    let confirms: Vec<_> = callbacks.iter().filter(|i| i.body.contains("taobao.bus.agent.refund.confirm")).collect();
+    assert_eq!(confirms.len(), 1, "one refund.confirm for one decision");
+    assert_eq!(e.queue.depth(Lane::Main), 1, "the refund.confirm delivery");
+}
+
+#[tokio::test]
+async fn with_automation_off_the_sweeper_approves_a_refund_left_pending_past_its_deadline() {
+    use busgate_domain::store::Store;
+    let e = env(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND", "false"), ("BUSGATE_ASYNC_REFUND_DEADLINE_MINUTES", "30")]).await;
+    issued(&e, "900000000072", 1).await;
+    let a = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000072","passengerList":[{"passengerId":"1"}]})).await.unwrap();
+    assert_eq!(e.queue.depth(Lane::Main), 0, "no automatic job");
+    e.clock.set(now() + Duration::minutes(29));
+    busgate_edge::sweeper::sweep(&e.app).await;
+    assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "9");
+    e.clock.set(now() + Duration::minutes(31));
+    let report = busgate_edge::sweeper::sweep(&e.app).await;
+    assert!(report.contains("1 overdue refunds approved"), "{report}");
+    assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "11");
+    let callbacks = e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
+    assert_eq!(callbacks.iter().filter(|i| i.body.contains("taobao.bus.agent.refund.confirm")).count(), 1, "its refund.confirm");
+    let r = e.store.get(&busgate_domain::orders::records::refund_key(a["refundId"].as_str().unwrap())).await.unwrap().unwrap();
+    assert!(r.body.contains("\"pending\":false"), "{}", r.body);
 }

@@ -158,7 +158,7 @@ pub struct SpiRequest<'a> {
 pub enum SpiError {
     #[error("unsupported content type `{0}`")]
     UnsupportedContentType(String),
-    #[error("unsupported charset `{0}` (only UTF-8 is accepted)")]
+    #[error("unsupported charset `{0}` (UTF-8, or ASCII content in an ASCII-compatible charset)")]
     UnsupportedCharset(String),
     #[error("no `sign` in the query string")]
     MissingSign,
@@ -188,19 +188,48 @@ fn mode_of(content_type: Option<&str>) -> Result<Mode, SpiError> {
     }
 }
 
-fn check_charset(content_type: Option<&str>) -> Result<(), SpiError> {
-    let Some(ct) = content_type else { return Ok(()) };
-    for part in ct.split(';').skip(1) {
-        if let Some((k, v)) = part.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("charset") {
-                let v = v.trim().trim_matches('"');
-                if !(v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")) {
-                    return Err(SpiError::UnsupportedCharset(v.to_string()));
-                }
-            }
+/// `WebUtils.getResponseCharset`, as the SDK reads it: the first `;`-separated parameter that,
+/// trimmed, starts with `charset` (case-sensitive) names the charset when the value after its
+/// first `=` is not blank; otherwise UTF-8. Quotes are not removed (Java then refuses the name).
+fn sdk_charset(content_type: Option<&str>) -> &str {
+    let Some(ct) = content_type.filter(|c| !is_blank(c)) else { return "UTF-8" };
+    for param in ct.split(';') {
+        let param = param.trim();
+        if param.starts_with("charset") {
+            return match param.split_once('=') {
+                Some((_, v)) if !is_blank(v) => v.trim(),
+                _ => "UTF-8",
+            };
         }
     }
-    Ok(())
+    "UTF-8"
+}
+
+/// How the SDK's charset changes the digest: UTF-8 (and its Java aliases) signs the bytes as
+/// they are; an ASCII-compatible charset Java knows signs the same bytes as long as everything
+/// signed is ASCII, which is all Busgate accepts under it (its JSON is UTF-8). A name Java does
+/// not know makes `checkSign` throw: refused, like any non-ASCII content under such a charset.
+enum Charset {
+    Utf8,
+    AsciiOnly(String),
+}
+
+fn charset_of(content_type: Option<&str>) -> Result<Charset, SpiError> {
+    let name = sdk_charset(content_type);
+    let lower = name.to_ascii_lowercase();
+    const UTF8: [&str; 3] = ["utf-8", "utf8", "unicode-1-1-utf-8"];
+    // Java canonical names and common aliases of ASCII supersets.
+    const ASCII_SUPERSETS: [&str; 22] = [
+        "us-ascii", "ascii", "iso646-us", "iso-8859-1", "iso8859_1", "latin1", "l1", "iso-8859-15", "iso8859_15", "windows-1252",
+        "cp1252", "gbk", "cp936", "gb2312", "euc-cn", "gb18030", "big5", "big5-hkscs", "euc-kr", "euc-jp", "shift_jis", "windows-31j",
+    ];
+    if UTF8.contains(&lower.as_str()) {
+        Ok(Charset::Utf8)
+    } else if ASCII_SUPERSETS.contains(&lower.as_str()) {
+        Ok(Charset::AsciiOnly(name.to_string()))
+    } else {
+        Err(SpiError::UnsupportedCharset(name.to_string()))
+    }
 }
 
 /// Java's `URLDecoder.decode(s, "UTF-8")`: `+` is a space, `%XX` bytes are decoded as UTF-8.
@@ -236,7 +265,9 @@ fn parse_form(body: &[u8]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for piece in text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        // `SpiUtils` signs a blank form value as empty.
         let (k, v) = (url_decode(k), url_decode(v));
+        let v = if is_blank(&v) { String::new() } else { v };
         if seen.insert(k.clone()) {
             out.push((k, v));
         }
@@ -253,7 +284,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// empty values kept) + raw body (text types) + secret).
 pub fn spi_sign(req: &SpiRequest<'_>, secret: &str) -> Result<String, SpiError> {
     let mode = mode_of(req.content_type)?;
-    check_charset(req.content_type)?;
+    let charset = charset_of(req.content_type)?;
     let mut params = BTreeMap::new();
     if let Some(list) = header(req.headers, "top-sign-list").filter(|l| !is_blank(l)) {
         for name in list.split(',') {
@@ -282,6 +313,11 @@ pub fn spi_sign(req: &SpiRequest<'_>, secret: &str) -> Result<String, SpiError> 
         data.extend_from_slice(req.body);
     }
     data.extend_from_slice(secret.as_bytes());
+    if let Charset::AsciiOnly(name) = charset {
+        if !data.is_ascii() {
+            return Err(SpiError::UnsupportedCharset(name));
+        }
+    }
     Ok(hex_upper(&Md5::digest(&data)))
 }
 

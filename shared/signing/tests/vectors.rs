@@ -442,3 +442,62 @@ fn names_sort_like_java_strings() {
     let h = no_headers();
     assert_eq!(verify_spi(&request(query, &h, Some("text/plain"), b""), SECRET), Ok(()));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Parity with `SpiUtils.checkSign` on the Content-Type's charset and on blank form values
+
+/// S1's query and body with ASCII-only values, and its sign under UTF-8.
+fn ascii_request() -> (String, &'static [u8], String) {
+    let query = "app_key=12345678&method=qimen.alitrip.custombus.product.fromcity.query&sign_method=md5&timestamp=2023-08-01+12%3A00%3A00&v=2.0";
+    let body: &'static [u8] = br#"{"fromCity":"shanghai"}"#;
+    let sign = spi_sign(&request(query, &no_headers(), Some(JSON_UTF8), body), SECRET).unwrap();
+    (query.to_string(), body, sign)
+}
+
+#[test]
+fn charset_is_read_as_the_sdk_reads_it() {
+    let (query, body, sign) = ascii_request();
+    let h = no_headers();
+    let signed = format!("{query}&sign={sign}");
+    // `getResponseCharset` matches `charset` case-sensitively: `Charset=GBK` is ignored (UTF-8),
+    // as are a blank value and a parameter without `=`.
+    for ct in ["application/json;Charset=GBK", "application/json;charset=", "application/json; charset", "application/json;CHARSET=x"] {
+        assert_eq!(verify_spi(&request(&signed, &h, Some(ct), body), SECRET), Ok(()), "{ct}");
+    }
+    // Java aliases of UTF-8, any case.
+    for ct in ["application/json;charset=UTF8", "application/json; charset=Utf-8"] {
+        assert_eq!(verify_spi(&request(&signed, &h, Some(ct), body), SECRET), Ok(()), "{ct}");
+    }
+    // An ASCII-compatible charset signs ASCII content exactly as UTF-8 does.
+    for ct in ["application/json;charset=GBK", "application/json;charset=ISO-8859-1", "application/json; charset=us-ascii"] {
+        assert_eq!(verify_spi(&request(&signed, &h, Some(ct), body), SECRET), Ok(()), "{ct}");
+    }
+    // Java refuses a quoted or unknown charset name: so does Busgate.
+    for ct in [r#"application/json;charset="utf-8""#, "application/json;charset=x-klingon"] {
+        assert!(matches!(verify_spi(&request(&signed, &h, Some(ct), body), SECRET), Err(SpiError::UnsupportedCharset(_))), "{ct}");
+    }
+}
+
+#[test]
+fn non_ascii_content_under_another_charset_is_refused() {
+    // S1's body is Chinese UTF-8: under GBK the SDK would sign other bytes; Busgate parses UTF-8
+    // JSON only, so it refuses rather than verify one text and parse another.
+    let query = format!("{S1_QUERY}&sign={S1_SIGN}");
+    assert!(matches!(
+        verify_spi(&request(&query, &no_headers(), Some("application/json;charset=GBK"), S1_BODY.as_bytes()), SECRET),
+        Err(SpiError::UnsupportedCharset(_))
+    ));
+}
+
+#[test]
+fn whitespace_only_form_values_are_signed_as_empty() {
+    let h = no_headers();
+    let query = "app_key=12345678&method=m&timestamp=2023-08-01+12%3A00%3A00";
+    let form = "application/x-www-form-urlencoded;charset=utf-8";
+    let sign_empty = spi_sign(&request(query, &h, Some(form), b"note=&x=1"), SECRET).unwrap();
+    for blank in ["note=+&x=1", "note=%20%20&x=1", "note=%09&x=1"] {
+        assert_eq!(spi_sign(&request(query, &h, Some(form), blank.as_bytes()), SECRET).unwrap(), sign_empty, "{blank}");
+    }
+    // A value with content keeps its spaces.
+    assert_ne!(spi_sign(&request(query, &h, Some(form), b"note=+a&x=1"), SECRET).unwrap(), sign_empty);
+}

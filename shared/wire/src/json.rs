@@ -255,12 +255,11 @@ impl<'a> Fields<'a> {
         Ok(self.opt_id(name)?.expect("present"))
     }
 
-    /// `alitripOrderId`: 1–19 digits, at most i64::MAX (TOP echoes it as a long).
+    /// `alitripOrderId`: a String of 1–19 digits, at most i64::MAX (TOP echoes it as a long).
+    /// A JSON number is refused: ids are Strings (§2.5), and a large one would lose digits in
+    /// a client that reads numbers as doubles.
     pub fn req_alitrip_order_id(&self, name: &str) -> Result<String, FieldError> {
-        let v = match self.raw(name) {
-            Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-            _ => self.req_str(name)?,
-        };
+        let v = self.req_str(name)?;
         if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) || v.parse::<i64>().is_err() {
             return Err(self.err(name, "must be 1-19 digits, at most 9223372036854775807"));
         }

@@ -17,6 +17,11 @@ pub const ISSUING_INDEX_PK: &str = "ORDERS#ISSUING";
 /// Index partition of pending async refunds, oldest first.
 pub const PENDING_REFUNDS_INDEX_PK: &str = "REFUNDS#PENDING";
 
+/// `REFUNDS#DAY#<yyyy-MM-dd>`: refunds (no longer pending) accepted on a GMT+8 day.
+pub fn refunds_day_index_pk(day: NaiveDate) -> String {
+    format!("REFUNDS#DAY#{}", day.format("%Y-%m-%d"))
+}
+
 /// How many times an operation is decided again after losing a race.
 pub const MAX_ATTEMPTS: usize = 10;
 
@@ -154,10 +159,11 @@ pub struct RefundPointer {
 
 pub fn refund_pointer_item(p: &RefundPointer, version: u64) -> Item {
     let item = Item::new(refund_key(&p.refund_id), serde_json::to_string(p).expect("pointer serialises")).with_version(version);
+    let sk = format!("{}#{}", sort_time(p.created_at), p.refund_id);
     if p.pending {
-        item.with_index(PENDING_REFUNDS_INDEX_PK, format!("{}#{}", sort_time(p.created_at), p.refund_id))
+        item.with_index(PENDING_REFUNDS_INDEX_PK, sk)
     } else {
-        item
+        item.with_index(refunds_day_index_pk(p.created_at.with_timezone(&gmt8()).date_naive()), sk)
     }
 }
 
@@ -226,6 +232,11 @@ pub async fn list_issuing(store: &dyn Store) -> Result<Vec<Order>, StoreError> {
 /// Pending async refunds, oldest first (one index query).
 pub async fn list_pending_refunds(store: &dyn Store) -> Result<Vec<RefundPointer>, StoreError> {
     store.query_index(PENDING_REFUNDS_INDEX_PK, "").await?.iter().map(Item::decode).collect()
+}
+
+/// Refunds accepted on a GMT+8 day that are no longer pending, oldest first (one index query).
+pub async fn list_refunds_created_on(store: &dyn Store, day: NaiveDate) -> Result<Vec<RefundPointer>, StoreError> {
+    store.query_index(&refunds_day_index_pk(day), "").await?.iter().map(Item::decode).collect()
 }
 
 /// The orders of a departure, by `alitripOrderId` (one query plus one `get` per order).

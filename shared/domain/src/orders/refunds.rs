@@ -308,7 +308,10 @@ pub struct RefundDecision {
     pub state: RefundState,
     /// The order status after the decision.
     pub status: OrderStatus,
+    /// The callbacks this decision wrote (none when it repeats an earlier, equal decision).
     pub callback_ids: Vec<String>,
+    /// The refund had already been decided the same way: nothing changed.
+    pub repeated: bool,
 }
 
 /// The back office's decision on a pending async refund (§3.9, §8.4: the whole refund at
@@ -327,8 +330,21 @@ pub async fn decide_refund(store: &dyn Store, refund_id: &str, success: bool, re
         let Some(refund) = order.refund(refund_id).cloned() else {
             return Err(OrderError::NotFound);
         };
-        if refund.state != RefundState::Pending {
-            return Err(OrderError::state("退款已处理"));
+        // A repeated decision (a retried command, the sweeper racing the back office) answers
+        // what was decided; the opposite decision cannot undo it.
+        match (refund.state, success) {
+            (RefundState::Pending, _) => {}
+            (RefundState::Succeeded, true) | (RefundState::Failed, false) => {
+                return Ok(RefundDecision {
+                    alitrip_order_id: order.alitrip_order_id.clone(),
+                    state: refund.state,
+                    status: order.status,
+                    callback_ids: Vec::new(),
+                    repeated: true,
+                })
+            }
+            (RefundState::Succeeded, false) => return Err(OrderError::state("退款已同意,不能再拒绝")),
+            (RefundState::Failed, true) => return Err(OrderError::state("退款已拒绝,不能再同意")),
         }
         let depart = load_departure_record(store, &order.schedule_id).await?.map(|l| l.departure.departure_instant()).unwrap_or(order.departure_at);
         let mut new = (*order).clone();
@@ -364,10 +380,47 @@ pub async fn decide_refund(store: &dyn Store, refund_id: &str, success: bool, re
                 state: decided.state,
                 status: new.status,
                 callback_ids: cbs.into_iter().map(|c| c.id).collect(),
+                repeated: false,
             });
         }
     }
     Err(records::contention())
+}
+
+/// What [`approve_overdue_refunds`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OverdueRefunds {
+    pub approved: usize,
+    /// Callbacks written (hand them to the delivery queue).
+    pub callback_ids: Vec<String>,
+    /// Refunds that could not be decided this time (contention, store errors).
+    pub errors: usize,
+}
+
+/// The sweeper's pass over async refunds: every refund still pending `after` its acceptance
+/// is approved (it met the refund rules when it was accepted, and the passenger's money must
+/// not wait on a back office that never answers). One index query, then one decision each.
+pub async fn approve_overdue_refunds(store: &dyn Store, now: DateTime<Utc>, after: chrono::Duration) -> Result<OverdueRefunds, StoreError> {
+    let mut report = OverdueRefunds::default();
+    for pointer in records::list_pending_refunds(store).await?.into_iter().take(lifecycle::SWEEP_LIMIT) {
+        if pointer.created_at + after > now {
+            break;
+        }
+        match decide_refund(store, &pointer.refund_id, true, None, now).await {
+            Ok(d) => {
+                if !d.repeated {
+                    tracing::info!(refund_id = %pointer.refund_id, "async refund past its deadline: approved");
+                    report.approved += 1;
+                }
+                report.callback_ids.extend(d.callback_ids);
+            }
+            Err(e) => {
+                tracing::warn!(refund_id = %pointer.refund_id, error = %e, "overdue refund not decided; next sweep");
+                report.errors += 1;
+            }
+        }
+    }
+    Ok(report)
 }
 
 // ---------------------------------------------------------------------------------------------

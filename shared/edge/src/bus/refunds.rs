@@ -48,5 +48,14 @@ pub async fn fee(app: &App, f: Fields<'_>) -> Answer {
 pub async fn apply(app: &App, f: Fields<'_>) -> Answer {
     let req = parse_apply(&f)?;
     let reply = orders::apply_refund(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await;
-    finish(app, reply).await
+    let answer = finish(app, reply).await;
+    if app.config.refund_mode == crate::config::Mode::Async && app.config.auto_refund {
+        // A repeat answers the stored refund: queueing its job again is harmless (a decided
+        // refund is not decided twice). A lost job is covered by the sweeper's deadline.
+        let pending = answer.as_ref().ok().filter(|d| d.get("status").and_then(|s| s.as_str()) == Some("9"));
+        if let Some(id) = pending.and_then(|d| d.get("refundId")).and_then(|v| v.as_str()) {
+            app.queue_refund(id).await;
+        }
+    }
+    answer
 }
