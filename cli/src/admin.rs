@@ -59,6 +59,8 @@ pub enum AdminCommand {
     },
     /// The stored catalogue as a catalogue file (what `catalogue import` reads).
     CatalogueExport,
+    /// The demo operator's catalogue file, dated from today.
+    CatalogueDemo,
     /// Callback records of these statuses, oldest first; `last`: only the newest n.
     OutboxList {
         statuses: Vec<CallbackStatus>,
@@ -215,6 +217,7 @@ pub async fn execute(app: &App, cmd: AdminCommand, progress: &(dyn Fn(usize, usi
         AdminCommand::CatalogueStop { schedule_id, reason, refund } => catalogue::stop(app, &schedule_id, &reason, refund).await,
         AdminCommand::CatalogueResume { schedule_id } => catalogue::resume(app, &schedule_id).await,
         AdminCommand::CatalogueExport => catalogue::export(app).await,
+        AdminCommand::CatalogueDemo => catalogue::demo(app).await,
         AdminCommand::OutboxList { statuses, last } => outbox::list(app, &statuses, last).await,
         AdminCommand::OutboxReplay { ids, all_dead } => outbox::replay(app, ids, all_dead).await,
         AdminCommand::CasesList { open_only, order_id } => cases::list(app, open_only, order_id.as_deref()).await,

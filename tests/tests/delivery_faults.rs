@@ -78,9 +78,9 @@ async fn a_business_refusal_is_not_retried_and_lands_in_the_dead_letter_queue() 
     assert!(cb.last_error.as_deref().unwrap().contains("isv.invalid-parameter"), "{:?}", cb.last_error);
     let dead = local.app.queue.receive(Lane::Dead, 10, 5).await.unwrap();
     assert_eq!(dead.len(), 1);
+    // One dead-letter shape: the queue message as it was (the reason is on the record).
     let body: serde_json::Value = serde_json::from_str(&dead[0].body).unwrap();
-    assert_eq!(body["callback_id"], id.as_str());
-    assert!(body["reason"].as_str().unwrap().contains("isv.invalid-parameter"));
+    assert_eq!(body, serde_json::json!({"callback_id": id}));
     assert_eq!(local.fake_top.calls().iter().filter(|c| c.method == METHOD).count(), 1);
 
     // Out of attempts: the same, with the last reason.

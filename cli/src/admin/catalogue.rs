@@ -209,3 +209,12 @@ pub async fn export(app: &App) -> Result<AdminOutput, String> {
     tracing::debug!(departures = count, "catalogue exported");
     Ok(AdminOutput::new(text, json))
 }
+
+/// The demo operator's catalogue file, dated from today (GMT+8): what local mode loads into an
+/// empty store, and a starting point for an operator's own file.
+pub async fn demo(app: &App) -> Result<AdminOutput, String> {
+    let today = app.clock.now().with_timezone(&busgate_domain::gmt8()).date_naive();
+    let text = busgate_domain::catalogue::demo_catalogue(today).to_json();
+    let json: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(AdminOutput::new(text, json))
+}

@@ -120,6 +120,8 @@ pub enum CatalogueCmd {
     Resume { schedule_id: String },
     /// Print the stored catalogue as a catalogue file (import reads it back unchanged).
     Export,
+    /// Print the demo operator's catalogue file, dated from today (a starting point for yours).
+    Demo,
 }
 
 #[derive(Debug, Subcommand)]
@@ -273,6 +275,7 @@ impl CatalogueCmd {
             CatalogueCmd::Stop { schedule_id, reason, refund } => AdminCommand::CatalogueStop { schedule_id, reason, refund },
             CatalogueCmd::Resume { schedule_id } => AdminCommand::CatalogueResume { schedule_id },
             CatalogueCmd::Export => AdminCommand::CatalogueExport,
+            CatalogueCmd::Demo => AdminCommand::CatalogueDemo,
         })
     }
 }

@@ -87,14 +87,27 @@ pub async fn replay(app: &App, ids: Vec<String>, all_dead: bool) -> Result<Admin
     }
     let mut seen = std::collections::HashSet::new();
     ids.retain(|id| seen.insert(id.clone()));
-    if ids.is_empty() {
-        return Ok(AdminOutput::new(
-            if all_dead { "no dead callbacks to replay" } else { "no callback given" },
-            json!({"replayed": [], "skipped": [], "callback_ids": []}),
-        ));
+    if ids.is_empty() && !all_dead {
+        return Ok(AdminOutput::new("no callback given", json!({"replayed": [], "skipped": [], "callback_ids": []})));
     }
     // `replay` hands each one to the queue itself.
-    let replayed = busgate_edge::delivery::replay(app, &ids).await.map_err(|e| e.to_string())?;
+    let mut replayed = busgate_edge::delivery::replay(app, &ids).await.map_err(|e| e.to_string())?;
+    // The dead-letter queue holds the same callbacks (and what SQS redrive moved there): take
+    // them out, so it is empty again once everything was replayed.
+    let wanted: std::collections::HashSet<String> = ids.iter().cloned().collect();
+    let drained = busgate_edge::delivery::drain_dead_letters(app, (!all_dead).then_some(&wanted)).await?;
+    for id in drained.replayed.iter() {
+        if !replayed.contains(id) {
+            replayed.push(id.clone());
+        }
+    }
+    ids.extend(drained.replayed.iter().filter(|id| !seen.contains(*id)).cloned());
+    if replayed.is_empty() && drained.removed == 0 && all_dead {
+        return Ok(AdminOutput::new(
+            "no dead callbacks to replay",
+            json!({"replayed": [], "skipped": [], "callback_ids": [], "dead_letters_removed": 0, "dead_letters_left": drained.left}),
+        ));
+    }
     let mut skipped = Vec::new();
     let mut lines = Vec::new();
     for id in &ids {
@@ -122,5 +135,14 @@ pub async fn replay(app: &App, ids: Vec<String>, all_dead: bool) -> Result<Admin
         text.push('\n');
         text.push_str(&l);
     }
-    Ok(AdminOutput::new(text, json!({"replayed": replayed, "skipped": skipped, "callback_ids": replayed})))
+    text.push_str(&format!(
+        "\ndead-letter queue: {} removed{}{}",
+        drained.removed,
+        if drained.jobs > 0 { format!(" ({} jobs queued again)", drained.jobs) } else { String::new() },
+        if drained.left > 0 { format!(", {} left", drained.left) } else { String::new() }
+    ));
+    Ok(AdminOutput::new(
+        text,
+        json!({"replayed": replayed, "skipped": skipped, "callback_ids": replayed, "dead_letters_removed": drained.removed, "dead_letters_left": drained.left}),
+    ))
 }

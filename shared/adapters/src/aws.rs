@@ -3,15 +3,31 @@
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+/// The ring-based rustls HTTP client every SDK client uses.
+fn http_client() -> aws_sdk_sqs::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
 /// Loads the AWS configuration from the environment (region, credentials, and
 /// `AWS_ENDPOINT_URL_*` for emulators) with the ring-based rustls HTTP client.
 pub async fn aws_config() -> SdkConfig {
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http = http_client();
     aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
+}
+
+/// A configuration for an emulator at `endpoint` with fixed test credentials and region: it
+/// never consults the default provider chains (which would try the instance metadata service).
+pub async fn emulator_config(endpoint: &str) -> SdkConfig {
+    let http = http_client();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "emulator"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
 }
 
 /// The production adapters: the DynamoDB table and the SQS queue pair, on one configuration.

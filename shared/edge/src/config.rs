@@ -129,7 +129,54 @@ fn mode(env: &dyn Fn(&str) -> Option<String>, var: &str) -> Result<Mode, ConfigE
     }
 }
 
+/// A setting a function cannot work without (checked at init outside local mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Verifies Qimen signatures.
+    QimenSecret,
+    /// Authorises Fenbeitong notices.
+    FenbeitongTokens,
+    /// Calls Fliggy's TOP and Fenbeitong's API (the outbox worker).
+    PartnerCalls,
+    /// Hands messages to the outbox queue.
+    Queue,
+    /// Moves messages to the dead-letter queue.
+    DeadLetterQueue,
+}
+
+fn required(var: &str, present: bool, how: &str) -> Result<(), ConfigError> {
+    if present {
+        Ok(())
+    } else {
+        Err(ConfigError { var: var.into(), problem: format!("required, not set ({how})") })
+    }
+}
+
 impl Config {
+    /// Checks that what `needs` names is configured; the error names the first missing
+    /// variable (never a value).
+    pub fn require(&self, needs: &[Requirement]) -> Result<(), ConfigError> {
+        const SSM: &str = "set it, or its _PARAM variable to an SSM parameter name";
+        for need in needs {
+            match need {
+                Requirement::QimenSecret => required("BUSGATE_QIMEN_SECRET", !self.qimen_secret.is_empty(), SSM)?,
+                Requirement::FenbeitongTokens => required("BUSGATE_FENBEITONG_TOKENS", !self.fenbeitong.tokens.is_empty(), SSM)?,
+                Requirement::PartnerCalls => {
+                    required("BUSGATE_TOP_APP_KEY", !self.top.app_key.trim().is_empty(), "the TOP app key")?;
+                    required("BUSGATE_TOP_SECRET", !self.top.secret.is_empty(), SSM)?;
+                    required("BUSGATE_TOP_SESSION", !self.top.session.is_empty(), SSM)?;
+                    required("BUSGATE_RELATION_APP_NAME", !self.top.relation_app_name.trim().is_empty(), "caller_info.app_name of relation replies")?;
+                    required("BUSGATE_FENBEITONG_URL", !self.fenbeitong.url.trim().is_empty(), "Fenbeitong's open API base URL")?;
+                    required("BUSGATE_FENBEITONG_ACCESS_TOKEN", !self.fenbeitong.access_token.is_empty(), SSM)?;
+                    required("BUSGATE_FENBEITONG_SIGN_KEY", !self.fenbeitong.sign_key.is_empty(), SSM)?;
+                }
+                Requirement::Queue => required("BUSGATE_QUEUE_URL", !self.queue_url.trim().is_empty(), "the outbox queue URL")?,
+                Requirement::DeadLetterQueue => required("BUSGATE_DLQ_URL", !self.dlq_url.trim().is_empty(), "the dead-letter queue URL")?,
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(&|k| std::env::var(k).ok())
@@ -201,5 +248,44 @@ impl Config {
     /// The method expected on `route` (None for routes that are not Qimen bus methods).
     pub fn expected_method(&self, route: Route) -> Option<&str> {
         self.methods.get(&route).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, Requirement};
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(&|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())).unwrap()
+    }
+
+    #[test]
+    fn a_missing_requirement_names_its_variable_and_never_a_value() {
+        let err = config(&[]).require(&[Requirement::QimenSecret]).unwrap_err();
+        assert_eq!(err.var, "BUSGATE_QIMEN_SECRET");
+        assert!(err.to_string().contains("_PARAM"), "{err}");
+        let partners = [
+            ("BUSGATE_TOP_APP_KEY", "12345678"),
+            ("BUSGATE_TOP_SECRET", "top-secret-value"),
+            ("BUSGATE_TOP_SESSION", "session-value"),
+            ("BUSGATE_RELATION_APP_NAME", "busgate"),
+            ("BUSGATE_FENBEITONG_URL", "https://open-plus.fenbeitong.com"),
+            ("BUSGATE_FENBEITONG_ACCESS_TOKEN", "access-value"),
+            ("BUSGATE_FENBEITONG_SIGN_KEY", "sign-value"),
+        ];
+        assert!(config(&partners).require(&[Requirement::PartnerCalls]).is_ok());
+        // Each one missing is named, and no value of the others shows.
+        for (i, (var, _)) in partners.iter().enumerate() {
+            let some: Vec<(&str, &str)> = partners.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| *p).collect();
+            let err = config(&some).require(&[Requirement::PartnerCalls]).unwrap_err();
+            assert_eq!(&err.var, var);
+            for (_, value) in &partners {
+                assert!(!err.to_string().contains(value), "{err}");
+            }
+        }
+        assert_eq!(config(&[]).require(&[Requirement::Queue]).unwrap_err().var, "BUSGATE_QUEUE_URL");
+        assert_eq!(config(&[]).require(&[Requirement::DeadLetterQueue]).unwrap_err().var, "BUSGATE_DLQ_URL");
+        assert!(config(&[("BUSGATE_QIMEN_SECRET", "s")]).require(&[Requirement::QimenSecret]).is_ok());
     }
 }

@@ -166,19 +166,15 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
     disposition
 }
 
-/// The message put on the dead-letter lane: the callback id and why.
-pub fn dead_letter_body(body: &str, reason: &str) -> String {
-    let id = serde_json::from_str::<Delivery>(body).map(|d| d.callback_id).unwrap_or_default();
-    serde_json::json!({"callback_id": id, "reason": reason}).to_string()
-}
-
 /// Applies a disposition on a queue (local mode's worker; the Lambda worker answers with
 /// partial batch failures instead).
 pub async fn settle(app: &App, msg: &Message, d: &Disposition) {
     let r = match d {
         Disposition::Done => app.queue.delete(Lane::Main, &msg.receipt).await,
         Disposition::RetryAfter(secs) => app.queue.retry_after(Lane::Main, &msg.receipt, *secs).await,
-        Disposition::Dead(reason) => match app.queue.send(Lane::Dead, &dead_letter_body(&msg.body, reason), 0).await {
+        // One dead-letter shape: the message itself, as SQS redrive would move it (the reason is
+        // on the callback record).
+        Disposition::Dead(_) => match app.queue.send(Lane::Dead, &msg.body, 0).await {
             Ok(()) => app.queue.delete(Lane::Main, &msg.receipt).await,
             Err(e) => Err(e),
         },
@@ -225,6 +221,67 @@ pub async fn requeue_overdue(app: &App, grace: chrono::Duration) -> Result<usize
         }
     }
     Ok(n)
+}
+
+/// What [`drain_dead_letters`] did with the dead-letter queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Dead callbacks found there and put back in the queue.
+    pub replayed: Vec<String>,
+    /// Messages removed from the dead-letter queue.
+    pub removed: usize,
+    /// Jobs (automatic issue or refund) found there and queued again.
+    pub jobs: usize,
+    /// Messages left there (not asked for, or unreadable).
+    pub left: usize,
+}
+
+/// Empties the dead-letter queue of the messages of `only` (every message when `None`): a
+/// callback that is dead is replayed, a pending one (moved there by SQS redrive, never marked)
+/// is queued again, a delivered one is just removed; a job is queued again. Without this the
+/// DLQ (and its alarm) would keep messages whose callbacks were already replayed.
+pub async fn drain_dead_letters(app: &App, only: Option<&std::collections::HashSet<String>>) -> Result<Drained, String> {
+    use busgate_domain::outbox::RefundJob;
+    let mut out = Drained::default();
+    let mut keep = Vec::new();
+    // Each receive hides what it returns, so the loop ends when every message was seen once.
+    for _ in 0..1000 {
+        let msgs = app.queue.receive(Lane::Dead, 10, 0).await.map_err(|e| e.to_string())?;
+        if msgs.is_empty() {
+            break;
+        }
+        for m in msgs {
+            let delivery = serde_json::from_str::<Delivery>(&m.body).ok();
+            let job = serde_json::from_str::<IssueJob>(&m.body).is_ok() || serde_json::from_str::<RefundJob>(&m.body).is_ok();
+            let wanted = match (&delivery, only) {
+                (_, None) => delivery.is_some() || job,
+                (Some(d), Some(ids)) => ids.contains(&d.callback_id),
+                (None, Some(_)) => false,
+            };
+            if !wanted {
+                keep.push(m.receipt);
+                continue;
+            }
+            if let Some(d) = delivery {
+                let item = app.store.get(&Callback::key(&d.callback_id)).await.map_err(|e| e.to_string())?;
+                match item.map(|i| i.decode::<Callback>()) {
+                    Some(Ok(cb)) if cb.status == CallbackStatus::Dead => out.replayed.extend(replay(app, &[cb.id]).await.map_err(|e| e.to_string())?),
+                    Some(Ok(cb)) if cb.status == CallbackStatus::Pending => app.dispatch(&[cb.id]).await,
+                    _ => {} // delivered, or gone: nothing owed
+                }
+            } else {
+                app.queue.send(Lane::Main, &m.body, 0).await.map_err(|e| e.to_string())?;
+                out.jobs += 1;
+            }
+            app.queue.delete(Lane::Dead, &m.receipt).await.map_err(|e| e.to_string())?;
+            out.removed += 1;
+        }
+    }
+    out.left = keep.len();
+    for receipt in keep {
+        let _ = app.queue.retry_after(Lane::Dead, &receipt, 0).await;
+    }
+    Ok(out)
 }
 
 /// Puts dead callbacks back in the queue (`busgate outbox replay`).

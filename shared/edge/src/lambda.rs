@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{Config, Requirement};
 use crate::pipeline::{handle, Inbound, Outbound};
 use crate::routes::Route;
 
@@ -14,13 +14,32 @@ pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
-/// Configuration and dependencies, once per cold start; a bad configuration stops the
-/// function at init with the variable's name (never its value).
-pub async fn init() -> Result<App, lambda_runtime::Error> {
+/// Configuration and dependencies, once per cold start; a bad or missing setting stops the
+/// function at init with the variable's name (never its value), rather than serving with an
+/// empty secret.
+pub async fn init(needs: &[Requirement]) -> Result<App, lambda_runtime::Error> {
     init_logging();
-    let mut config = Config::from_env().map_err(|e| format!("configuration: {e}"))?;
-    crate::secrets::resolve(&mut config).await.map_err(|e| format!("secrets: {e}"))?;
+    let fail = |e: String| {
+        tracing::error!(error = %e, "init failed");
+        lambda_runtime::Error::from(e)
+    };
+    let mut config = Config::from_env().map_err(|e| fail(format!("configuration: {e}")))?;
+    crate::secrets::resolve(&mut config).await.map_err(|e| fail(format!("secrets: {e}")))?;
+    config.require(needs).map_err(|e| fail(format!("configuration: {e}")))?;
     Ok(App::aws(config).await)
+}
+
+/// What an HTTP route's function needs configured.
+fn http_needs(route: Route) -> Vec<Requirement> {
+    let mut needs = vec![];
+    match route {
+        Route::FenbeitongNotify => needs.push(Requirement::FenbeitongTokens),
+        _ => needs.push(Requirement::QimenSecret),
+    }
+    if !matches!(route, Route::FromCities | Route::ToCities | Route::Lines | Route::Seats | Route::StoppedSchedules) {
+        needs.push(Requirement::Queue);
+    }
+    needs
 }
 
 /// The request side of the glue: an API Gateway (payload v2) request as the pipeline's
@@ -64,7 +83,7 @@ pub fn outbound(out: Outbound) -> Response<Body> {
 
 /// Runs an HTTP interface function.
 pub async fn run_http(route: Route) -> Result<(), lambda_runtime::Error> {
-    let app = init().await?;
+    let app = init(&http_needs(route)).await?;
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(outbound(handle(&app, route, inbound(req)).await)) }
@@ -72,51 +91,89 @@ pub async fn run_http(route: Route) -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// Runs the outbox worker: one delivery attempt per SQS record, partial batch failures for
-/// the ones to retry (their visibility is set to the backoff first).
+/// Time kept back from the function's deadline to answer the batch (and settle what finished).
+const WORKER_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Runs the outbox worker: the records of a batch are attempted concurrently (one slow partner
+/// does not hold up the others), each within what is left of the function's deadline; records
+/// to retry are reported as partial batch failures (their visibility set to the backoff
+/// first), a dead one is moved to the dead-letter queue as it is. A record still running at
+/// the deadline is reported failed and comes back after its visibility timeout.
 pub async fn run_worker() -> Result<(), lambda_runtime::Error> {
-    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-    use busgate_domain::queue::Lane;
+    use aws_lambda_events::sqs::SqsEvent;
     use lambda_runtime::LambdaEvent;
 
-    let app = init().await?;
+    let app = init(&[Requirement::PartnerCalls, Requirement::Queue, Requirement::DeadLetterQueue]).await?;
     let http = reqwest::Client::new();
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (app, http) = (app.clone(), http.clone());
         async move {
-            let mut response = SqsBatchResponse::default();
-            for record in event.payload.records {
-                let (Some(id), Some(body)) = (record.message_id.clone(), record.body.clone()) else { continue };
-                let d = crate::delivery::attempt(&app, &http, &body).await;
-                let failed = match &d {
-                    crate::delivery::Disposition::Done => false,
-                    crate::delivery::Disposition::RetryAfter(secs) => {
-                        if let Some(receipt) = &record.receipt_handle {
-                            let _ = app.queue.retry_after(Lane::Main, receipt, *secs).await;
-                        }
-                        true
-                    }
-                    crate::delivery::Disposition::Dead(reason) => app
-                        .queue
-                        .send(Lane::Dead, &crate::delivery::dead_letter_body(&body, reason), 0)
-                        .await
-                        .is_err(),
-                };
-                if failed && !id.is_empty() {
-                    let mut f = BatchItemFailure::default();
-                    f.item_identifier = id;
-                    response.batch_item_failures.push(f);
-                }
-            }
-            Ok::<_, lambda_runtime::Error>(response)
+            let left_ms = event.context.deadline as i64 - chrono::Utc::now().timestamp_millis();
+            let budget = std::time::Duration::from_millis(left_ms.max(0) as u64).saturating_sub(WORKER_MARGIN);
+            Ok::<_, lambda_runtime::Error>(worker_batch(&app, &http, event.payload.records, budget).await)
         }
     }))
     .await
 }
 
+/// One SQS batch of the worker, within `budget`: the records attempted concurrently; the
+/// answer lists the records that must come back.
+pub async fn worker_batch(
+    app: &App,
+    http: &reqwest::Client,
+    records: Vec<aws_lambda_events::sqs::SqsMessage>,
+    budget: std::time::Duration,
+) -> aws_lambda_events::sqs::SqsBatchResponse {
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+    use busgate_domain::queue::Lane;
+
+    let mut attempts = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for record in records {
+        let (Some(id), Some(body)) = (record.message_id.clone(), record.body.clone()) else { continue };
+        ids.push(id.clone());
+        let (app, http, receipt) = (app.clone(), http.clone(), record.receipt_handle.clone());
+        attempts.spawn(async move {
+            let d = crate::delivery::attempt(&app, &http, &body).await;
+            let settled = match &d {
+                crate::delivery::Disposition::Done => true,
+                crate::delivery::Disposition::RetryAfter(secs) => {
+                    if let Some(receipt) = &receipt {
+                        let _ = app.queue.retry_after(Lane::Main, receipt, *secs).await;
+                    }
+                    false
+                }
+                // Deleted from the main queue (by the event source) only once it is in the DLQ.
+                crate::delivery::Disposition::Dead(_) => app.queue.send(Lane::Dead, &body, 0).await.is_ok(),
+            };
+            (id, settled)
+        });
+    }
+    let mut done = std::collections::HashSet::new();
+    let collected = tokio::time::timeout(budget, async {
+        while let Some(r) = attempts.join_next().await {
+            if let Ok((id, true)) = r {
+                done.insert(id);
+            }
+        }
+    })
+    .await;
+    if collected.is_err() {
+        tracing::warn!(unfinished = attempts.len(), "deadline near: unfinished records left for their next receive");
+        attempts.abort_all();
+    }
+    let mut response = SqsBatchResponse::default();
+    for id in ids.into_iter().filter(|id| !id.is_empty() && !done.contains(id)) {
+        let mut f = BatchItemFailure::default();
+        f.item_identifier = id;
+        response.batch_item_failures.push(f);
+    }
+    response
+}
+
 /// Runs the sweeper on its schedule (the event itself carries nothing we need).
 pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
-    let app = init().await?;
+    let app = init(&[Requirement::Queue]).await?;
     lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let app = app.clone();
         async move { Ok::<_, lambda_runtime::Error>(serde_json::json!({"report": crate::sweeper::sweep(&app).await})) }

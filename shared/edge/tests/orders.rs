@@ -446,3 +446,37 @@ async fn with_automation_off_the_sweeper_approves_a_refund_left_pending_past_its
     let r = e.store.get(&busgate_domain::orders::records::refund_key(a["refundId"].as_str().unwrap())).await.unwrap().unwrap();
     assert!(r.body.contains("\"pending\":false"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn replaying_all_dead_empties_the_dead_letter_lane_whatever_put_a_message_there() {
+    use busgate_domain::outbox::{Callback, CallbackStatus, Delivery};
+    use busgate_domain::queue::Queue;
+    use busgate_domain::store::Store;
+    let e = env(&[]).await;
+    let now = now();
+    // Two callbacks in the dead-letter lane, in the one shape (the queue message itself): one
+    // the worker gave up on (dead), one SQS redrive moved there while still pending.
+    let dead = Callback::top("CBDEAD", "taobao.bus.item.notify", "p", "{}".into(), "test", now);
+    let pending = Callback::top("CBPENDING", "taobao.bus.item.notify", "p", "{}".into(), "test", now);
+    let mut dead_record = dead.clone();
+    dead_record.status = CallbackStatus::Dead;
+    e.store.transact(vec![dead_record.insert(), pending.insert()]).await.unwrap();
+    for id in ["CBDEAD", "CBPENDING"] {
+        e.queue.send(Lane::Dead, &serde_json::to_string(&Delivery { callback_id: id.into() }).unwrap(), 0).await.unwrap();
+    }
+    let drained = busgate_edge::delivery::drain_dead_letters(&e.app, None).await.unwrap();
+    assert_eq!((drained.replayed.clone(), drained.removed, drained.left), (vec!["CBDEAD".to_string()], 2, 0));
+    assert_eq!(e.queue.depth(Lane::Dead), 0);
+    assert_eq!(e.queue.depth(Lane::Main), 2, "both queued for delivery again");
+    let record: Callback = e.store.get(&Callback::key("CBDEAD")).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(record.status, CallbackStatus::Pending);
+    // Only some ids: the others stay in the lane, visible.
+    e.queue.send(Lane::Dead, &serde_json::to_string(&Delivery { callback_id: "CBDEAD".into() }).unwrap(), 0).await.unwrap();
+    e.queue.send(Lane::Dead, &serde_json::to_string(&Delivery { callback_id: "CBOTHER".into() }).unwrap(), 0).await.unwrap();
+    let only: std::collections::HashSet<String> = ["CBDEAD".to_string()].into();
+    let drained = busgate_edge::delivery::drain_dead_letters(&e.app, Some(&only)).await.unwrap();
+    assert_eq!((drained.removed, drained.left), (1, 1));
+    let left = e.queue.receive(Lane::Dead, 10, 0).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(left[0].body.contains("CBOTHER"));
+}
