@@ -415,8 +415,8 @@ class Stack:
                 continue
             props = dict(glob)
             props.update(r["Properties"])
-            env = dict(glob.get("Environment", {}).get("Variables", {}))
-            env.update(r["Properties"].get("Environment", {}).get("Variables", {}))
+            env = dict((glob.get("Environment") or {}).get("Variables") or {})
+            env.update((r["Properties"].get("Environment") or {}).get("Variables") or {})
             props = self.tpl.resolve(props)
             env = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.tpl.resolve(env).items()}
             binary = r["Metadata"]["BuildProperties"]["Binary"]

@@ -359,3 +359,21 @@ async fn a_missing_parameter_fails_init_naming_it_and_never_a_secret() {
     let r = reqwest::Client::new().post(format!("{}/fenbeitong/notify/{DEMO_FENBEITONG_TOKEN}", stack.base())).header("content-type", "application/json").body("{}").send().await.unwrap();
     assert_eq!(r.status(), 400, "fenbeitong-notify starts (its tokens exist) and refuses the empty notice");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_given_no_qimen_secret_at_all_fails_init_naming_the_variable() {
+    // A template whose functions get neither BUSGATE_QIMEN_SECRET nor its _PARAM: they used to
+    // start with an empty secret.
+    let dir = TempDir::new();
+    let template = std::fs::read_to_string(repo_file("template.yaml")).unwrap();
+    let without: String = template.lines().filter(|l| !l.trim_start().starts_with("BUSGATE_QIMEN_SECRET_PARAM:")).map(|l| format!("{l}\n")).collect();
+    assert!(without.len() < template.len());
+    let path = dir.0.join("template.yaml");
+    std::fs::write(&path, without).unwrap();
+    let stack = Stack::up(&["--template", path.to_str().unwrap(), "--no-demo"]);
+    let (status, _) = call_bus(stack.base(), Route::Seats, &json!({}), DEMO_QIMEN_SECRET).await;
+    assert_eq!(status, 500);
+    let f = &stack.functions().await["seats"];
+    let init = f["init_error"].as_str().unwrap_or_default();
+    assert!(init.contains("BUSGATE_QIMEN_SECRET") && init.contains("required"), "{f}");
+}

@@ -81,3 +81,35 @@ fn every_function_main_only_wires_its_own_route() {
         assert!(main.lines().count() < 20, "functions/{}/src/main.rs should only wire", route.function());
     }
 }
+
+/// The lines of a section's entry (`  Name:` and the lines indented under it).
+fn entry(template: &str, name: &str) -> String {
+    let mut lines = template.lines().skip_while(|l| *l != format!("  {name}:"));
+    let head = lines.next().unwrap_or_else(|| panic!("{name} not in template.yaml"));
+    let body: Vec<&str> = lines.take_while(|l| l.starts_with("    ")).collect();
+    format!("{head}\n{}", body.join("\n"))
+}
+
+#[test]
+fn settings_a_production_stack_needs_have_no_empty_default() {
+    let template = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    for required in ["TopAppKey", "RelationAppName", "SecretsExtensionLayerArn"] {
+        let block = entry(&template, required);
+        assert!(!block.contains("Default:"), "{required} must be given at deploy time:\n{block}");
+        assert!(block.contains("AllowedPattern: \"^") && !block.contains("]*$\""), "{required} must refuse an empty value:\n{block}");
+    }
+    // The worker gets every partner setting it reads.
+    let worker = &template[template.find("  OutboxWorkerFunction:").unwrap()..template.find("  OutboxWorkerEventSource:").unwrap()];
+    for var in [
+        "BUSGATE_TOP_URL",
+        "BUSGATE_TOP_APP_KEY",
+        "BUSGATE_TOP_SECRET_PARAM",
+        "BUSGATE_TOP_SESSION_PARAM",
+        "BUSGATE_RELATION_APP_NAME",
+        "BUSGATE_FENBEITONG_URL",
+        "BUSGATE_FENBEITONG_ACCESS_TOKEN_PARAM",
+        "BUSGATE_FENBEITONG_SIGN_KEY_PARAM",
+    ] {
+        assert!(worker.contains(&format!("{var}:")), "outbox-worker does not get {var}");
+    }
+}
