@@ -12,6 +12,7 @@
 #              cargo nextest run --workspace --no-fail-fast   (or cargo test --workspace --no-fail-fast)
 #   hours      the end-to-end tests again at 09:20 and 23:55 GMT+8 (infra/at-hour.sh, libfaketime;
 #              installs Debian's faketime when missing): no outcome may depend on the hour
+#   style      cargo fmt --all --check (rustfmt.toml), cargo clippy --workspace --all-targets -D warnings
 #   lint       cfn-lint template.yaml (pip, in infra/.cache/venv), template.yaml == infra/gen_template.py
 #              output, and every functions/<name> crate has a function in the template (and back)
 #   package    only with --package: cargo lambda build --release --arm64 for every functions/<name>,
@@ -135,6 +136,16 @@ phase_hours() {
     "$ROOT/infra/at-hour.sh" 09:20 23:55
 }
 
+phase_style() {
+    local rc=0
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        rustup component add rustfmt clippy >&2 || return 1
+    fi
+    cargo fmt --all --check >&2 || { echo "cargo fmt --all: the code is not formatted" >&2; rc=1; }
+    cargo clippy --workspace --all-targets -- -D warnings || rc=1
+    return "$rc"
+}
+
 venv_pip() { # venv_pip <pip spec>...: install into the shared venv
     if [[ ! -x "$VENV/bin/python" ]]; then
         python3 -m venv "$VENV" >&2 || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; return 1; }
@@ -213,6 +224,7 @@ run_phase emulators phase_emulators
 if ((HAVE_NEXTEST)); then run_phase doctests phase_doctests; fi
 run_phase tests phase_tests
 run_phase hours phase_hours
+run_phase style phase_style
 run_phase lint phase_lint
 if ((PACKAGE)); then run_phase package phase_package; fi
 

@@ -57,8 +57,7 @@ async fn fake_runtime(seen: Arc<Mutex<Seen>>) -> (std::net::SocketAddr, tokio::t
                     let seen = seen.clone();
                     async move {
                         let path = req.uri().path().to_string();
-                        let ok =
-                            |body: String| hyper::Response::builder().status(200).body(Full::new(Bytes::from(body))).expect("response");
+                        let ok = |body: String| hyper::Response::builder().status(200).body(Full::new(Bytes::from(body))).expect("response");
                         if path.ends_with("/invocation/next") {
                             let first = {
                                 let mut s = seen.lock().expect("seen");
@@ -80,10 +79,7 @@ async fn fake_runtime(seen: Arc<Mutex<Seen>>) -> (std::net::SocketAddr, tokio::t
                                     .header("lambda-runtime-aws-request-id", REQUEST_ID)
                                     .header("lambda-runtime-deadline-ms", deadline.to_string())
                                     .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
-                                    .header(
-                                        "lambda-runtime-trace-id",
-                                        "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
-                                    )
+                                    .header("lambda-runtime-trace-id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1")
                                     .body(Full::new(Bytes::from(event())))
                                     .expect("response"),
                             );
@@ -182,11 +178,7 @@ pub async fn run(opts: &Options) {
     let hello = release.join("hello-lambda");
     for b in [&function, &hello] {
         if !b.exists() {
-            println!(
-                "Not measured: {} is missing (build it first: `cargo build --release -p {} -p busgate-bench`).\n",
-                b.display(),
-                opts.function
-            );
+            println!("Not measured: {} is missing (build it first: `cargo build --release -p {} -p busgate-bench`).\n", b.display(), opts.function);
             return;
         }
     }

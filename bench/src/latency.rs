@@ -264,10 +264,7 @@ pub async fn run(opts: &Options) {
         (Route::FromCities, json!({"fromCity": from_city})),
         (Route::ToCities, json!({"fromCity": from_city})),
         (Route::Lines, json!({"fromCity": from_city, "fromDate": deps[0].date})),
-        (
-            Route::Seats,
-            json!({"scheduleId": deps[0].schedule_id, "lineId": deps[0].line_id, "fromDate": deps[0].date, "fromTime": deps[0].time}),
-        ),
+        (Route::Seats, json!({"scheduleId": deps[0].schedule_id, "lineId": deps[0].line_id, "fromDate": deps[0].date, "fromTime": deps[0].time})),
         (Route::StoppedSchedules, json!({})),
     ];
     for (route, body) in &catalogue_requests {
@@ -310,12 +307,7 @@ pub async fn run(opts: &Options) {
         let _ = h
             .timed(
                 Route::Relation,
-                signed_request(
-                    Route::Relation.path(),
-                    "alitrip.serve.workorder.relation",
-                    &serde_json::to_vec(&case).expect("json"),
-                    SECRET,
-                ),
+                signed_request(Route::Relation.path(), "alitrip.serve.workorder.relation", &serde_json::to_vec(&case).expect("json"), SECRET),
             )
             .await;
         // A second order, closed unpaid.

@@ -113,12 +113,7 @@ impl Stats {
 }
 
 fn first_line(path: &str, prefix: &str) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()?
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
+    std::fs::read_to_string(path).ok()?.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string())
 }
 
 /// The machine, as the README records it.
@@ -126,8 +121,7 @@ fn machine() -> String {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let model = first_line("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".into());
     let mem = first_line("/proc/meminfo", "MemTotal").unwrap_or_default();
-    let load =
-        std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default();
     let rustc = std::process::Command::new("rustc")
         .arg("-V")
         .output()

@@ -54,12 +54,7 @@ impl Run {
 
 /// Drives `concurrency` connections for `duration`; `request(n)` gives the n-th request's URL
 /// and body; an answer is ok when it is HTTP 200 and `ok(text)` holds.
-async fn drive(
-    duration: Duration,
-    concurrency: usize,
-    request: Arc<dyn Fn(usize) -> (String, Vec<u8>) + Send + Sync>,
-    ok: fn(&str) -> bool,
-) -> Run {
+async fn drive(duration: Duration, concurrency: usize, request: Arc<dyn Fn(usize) -> (String, Vec<u8>) + Send + Sync>, ok: fn(&str) -> bool) -> Run {
     let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("http client");
     let counter = Arc::new(AtomicUsize::new(0));
     let oks = Arc::new(AtomicUsize::new(0));
@@ -143,14 +138,12 @@ pub async fn run(opts: &Options) {
     let success = |t: &str| t.contains("\"success\":true");
     let hello_url = format!("http://{hello}/fliggy/bus/seats");
     let hello_run =
-        drive(opts.duration, opts.concurrency, Arc::new(move |_| (hello_url.clone(), br#"{"scheduleId":"x"}"#.to_vec())), |t| {
-            t.contains("hello")
-        })
-        .await;
+        drive(opts.duration, opts.concurrency, Arc::new(move |_| (hello_url.clone(), br#"{"scheduleId":"x"}"#.to_vec())), |t| t.contains("hello"))
+            .await;
 
     let d = &deps[0];
-    let seats_body = serde_json::to_vec(&json!({"scheduleId": d.schedule_id, "lineId": d.line_id, "fromDate": d.date, "fromTime": d.time}))
-        .expect("json");
+    let seats_body =
+        serde_json::to_vec(&json!({"scheduleId": d.schedule_id, "lineId": d.line_id, "fromDate": d.date, "fromTime": d.time})).expect("json");
     let seats_url = signed_url(&base, Route::Seats, &seats_body, secret);
     let seats_run = drive(opts.duration, opts.concurrency, Arc::new(move |_| (seats_url.clone(), seats_body.clone())), success).await;
 
@@ -183,8 +176,7 @@ pub async fn run(opts: &Options) {
     );
     println!("| server / request | requests | successful | requests/s | × hyper hello |");
     println!("|---|---:|---:|---:|---:|");
-    for (name, r) in [("hyper hello-world", &hello_run), ("local mode: seat query", &seats_run), ("local mode: create order", &create_run)]
-    {
+    for (name, r) in [("hyper hello-world", &hello_run), ("local mode: seat query", &seats_run), ("local mode: create order", &create_run)] {
         println!("| {name} | {} | {} | {:.0} | {:.3}× |", r.requests, r.ok, r.rps(), r.rps() / hello_run.rps());
     }
     println!();

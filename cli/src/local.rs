@@ -96,7 +96,11 @@ impl FakeTop {
         } else if let Some(scripted) = self.next_scripted(&method) {
             scripted
         } else if method == "alitrip.serve.workorder.relation" {
-            (200, json!({ wrapper: {"result": true, "msg_info": "成功", "data": {"case_id": format!("FC{}", rand_digits())}, "request_id": "fake"} }).to_string())
+            (
+                200,
+                json!({ wrapper: {"result": true, "msg_info": "成功", "data": {"case_id": format!("FC{}", rand_digits())}, "request_id": "fake"} })
+                    .to_string(),
+            )
         } else {
             (200, json!({ wrapper: {"is_success": true, "request_id": "fake"} }).to_string())
         };
@@ -260,21 +264,13 @@ async fn interface(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
     let inbound = Inbound {
         path: parts.uri.path().to_string(),
         raw_query: parts.uri.query().unwrap_or_default().to_string(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect(),
+        headers: parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
         body,
         source_ip: Some(peer.ip().to_string()),
         request_id: format!("local-{:x}", rand_digits()),
     };
     let Outbound { status, body } = handle_path(&s.app, inbound).await;
-    Response::builder()
-        .status(status)
-        .header("content-type", Outbound::CONTENT_TYPE)
-        .body(Body::from(body))
-        .expect("valid response")
+    Response::builder().status(status).header("content-type", Outbound::CONTENT_TYPE).body(Body::from(body)).expect("valid response")
 }
 
 /// `POST /_local/admin`: runs a back-office command (`busgate catalogue …`, `outbox …`, …) with
@@ -289,11 +285,7 @@ async fn admin_handler(State(s): State<Shared>, req: Request) -> Response {
     } else {
         crate::admin::serve_http(&s.app, content_type.as_deref(), &body).await
     };
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json;charset=utf-8")
-        .body(Body::from(answer))
-        .expect("valid response")
+    Response::builder().status(status).header("content-type", "application/json;charset=utf-8").body(Body::from(answer)).expect("valid response")
 }
 
 async fn fake_top_handler(State(s): State<Shared>, req: Request) -> Response {
@@ -304,11 +296,7 @@ async fn fake_top_handler(State(s): State<Shared>, req: Request) -> Response {
         // A scripted transport failure: answer nothing useful.
         return (http::StatusCode::BAD_GATEWAY, "").into_response();
     }
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json;charset=utf-8")
-        .body(Body::from(answer))
-        .expect("valid response")
+    Response::builder().status(status).header("content-type", "application/json;charset=utf-8").body(Body::from(answer)).expect("valid response")
 }
 
 async fn fake_fenbeitong_handler(State(s): State<Shared>, req: Request) -> Response {

@@ -74,9 +74,7 @@ fn run_top(args: TopArgs) -> Result<String, String> {
     let method: SignMethod = args.sign_method.parse()?;
     let mut params = Vec::with_capacity(args.params.len());
     for p in &args.params {
-        let (name, value) = p
-            .split_once('=')
-            .ok_or_else(|| format!("parameter `{p}` is not NAME=VALUE"))?;
+        let (name, value) = p.split_once('=').ok_or_else(|| format!("parameter `{p}` is not NAME=VALUE"))?;
         if name.is_empty() {
             return Err(format!("parameter `{p}` has an empty name"));
         }
@@ -85,10 +83,7 @@ fn run_top(args: TopArgs) -> Result<String, String> {
     // A common cause of mismatches: `sign_method` says one thing, the algorithm another.
     if let Some((_, sent)) = params.iter().rev().find(|(n, _)| *n == "sign_method") {
         if *sent != method.as_str() {
-            eprintln!(
-                "warning: parameter sign_method={sent} but signing with {} (choose the algorithm with --sign-method)",
-                method.as_str()
-            );
+            eprintln!("warning: parameter sign_method={sent} but signing with {} (choose the algorithm with --sign-method)", method.as_str());
         }
     } else {
         eprintln!("note: no sign_method parameter; TOP requires one and signs it like the others");

@@ -182,21 +182,10 @@ fn random_order_id() -> String {
 
 impl Sim {
     fn query(&self, method: &str, body: &[u8], timestamp: &str) -> String {
-        let params = [
-            ("app_key", "12345678"),
-            ("format", "json"),
-            ("method", method),
-            ("sign_method", "md5"),
-            ("timestamp", timestamp),
-            ("v", "2.0"),
-        ];
+        let params =
+            [("app_key", "12345678"), ("format", "json"), ("method", method), ("sign_method", "md5"), ("timestamp", timestamp), ("v", "2.0")];
         let query = busgate_signing::encode_query(&params);
-        let req = busgate_signing::SpiRequest {
-            raw_query: &query,
-            headers: &[],
-            content_type: Some("application/json;charset=utf-8"),
-            body,
-        };
+        let req = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some("application/json;charset=utf-8"), body };
         let sign = busgate_signing::spi_sign(&req, &self.opts.qimen_secret).unwrap_or_default();
         format!("{query}&sign={sign}")
     }
@@ -369,11 +358,8 @@ fn segment_of(d: &Value, from_city: &str, to_city: &str) -> Option<Target> {
         if ts.get("stationType").and_then(Value::as_i64) == Some(2) {
             continue;
         }
-        let area_boarding = if fs.get("stationType").and_then(Value::as_i64) == Some(2) {
-            Some(fs.get("geofence")?.as_array()?.first()?.clone())
-        } else {
-            None
-        };
+        let area_boarding =
+            if fs.get("stationType").and_then(Value::as_i64) == Some(2) { Some(fs.get("geofence")?.as_array()?.first()?.clone()) } else { None };
         let line = d.get("line")?;
         return Some(Target {
             from_city: from_city.to_string(),
@@ -523,7 +509,8 @@ pub async fn run(opts: SimOptions) -> Report {
     .await;
 
     if have_departure {
-        order_lifecycle(&mut sim, &target.lock().unwrap().clone()).await;
+        let target = target.lock().unwrap().clone();
+        order_lifecycle(&mut sim, &target).await;
     } else {
         sim.skipped("order lifecycle", "no departure to sell (see the catalogue checks)");
     }

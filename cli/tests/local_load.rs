@@ -114,7 +114,11 @@ fn local_mode_with_its_default_logging_survives_32_concurrent_connections() {
     let answered_lines = lines.iter().filter(|l| l.contains("answered")).count();
     assert_eq!(answered_lines, answered, "one log line per request");
     assert!(lines.iter().all(|l| l.len() < 1024), "a log line over 1 KB");
-    assert!(lines.iter().all(|l| l.matches("request{").count() <= 1), "nested request spans: {}", lines.iter().find(|l| l.matches("request{").count() > 1).unwrap());
+    assert!(
+        lines.iter().all(|l| l.matches("request{").count() <= 1),
+        "nested request spans: {}",
+        lines.iter().find(|l| l.matches("request{").count() > 1).unwrap()
+    );
 }
 
 fn tail(text: &str) -> String {

@@ -238,15 +238,15 @@ fn spi_s1_reserialised_body_differs() {
 
 #[test]
 fn spi_s3_form() {
-    let args = ["sign", "spi", "--secret", "helloworld", "--query", S3_QUERY, "--body-file", "-", "--content-type", "application/x-www-form-urlencoded"];
+    let args =
+        ["sign", "spi", "--secret", "helloworld", "--query", S3_QUERY, "--body-file", "-", "--content-type", "application/x-www-form-urlencoded"];
     assert_eq!(sign_ok(&args, Some(b"item_id=1234565&op_type=UPDATE")), S3_SIGN);
 }
 
 #[test]
 fn spi_official_sdk_cases_with_headers() {
     let fixture = fixture();
-    let cases: Vec<&serde_json::Value> =
-        fixture["spi"].as_array().unwrap().iter().filter(|c| !c["headers"].as_array().unwrap().is_empty()).collect();
+    let cases: Vec<&serde_json::Value> = fixture["spi"].as_array().unwrap().iter().filter(|c| !c["headers"].as_array().unwrap().is_empty()).collect();
     assert!(cases.len() >= 10, "the fixture has header cases");
     for (i, case) in cases.iter().enumerate() {
         let mut args = vec![
@@ -264,10 +264,7 @@ fn spi_official_sdk_cases_with_headers() {
         assert_eq!(sign_ok(&args, Some(&body)), case["sign"].as_str().unwrap(), "header case {i}: {case}");
     }
     // Dropping a signed header changes the sign.
-    let case = cases
-        .iter()
-        .find(|c| c["headers"].as_array().unwrap().iter().any(|h| h[0] != "top-sign-list" && h[1] != ""))
-        .unwrap();
+    let case = cases.iter().find(|c| c["headers"].as_array().unwrap().iter().any(|h| h[0] != "top-sign-list" && h[1] != "")).unwrap();
     let mut args = vec![
         "sign".to_string(),
         "spi".into(),
@@ -276,7 +273,12 @@ fn spi_official_sdk_cases_with_headers() {
         "--body-file=-".into(),
     ];
     args.extend(
-        case["headers"].as_array().unwrap().iter().filter(|h| h[0] == "top-sign-list").map(|h| format!("--header=top-sign-list: {}", h[1].as_str().unwrap())),
+        case["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h[0] == "top-sign-list")
+            .map(|h| format!("--header=top-sign-list: {}", h[1].as_str().unwrap())),
     );
     let body = base64_decode(case["body_base64"].as_str().unwrap());
     assert_ne!(sign_ok(&args, Some(&body)), case["sign"].as_str().unwrap());
@@ -284,15 +286,24 @@ fn spi_official_sdk_cases_with_headers() {
 
 #[test]
 fn spi_errors() {
-    let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "multipart/form-data; boundary=x"], Some(b"x"));
+    let err = sign_err(
+        &["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "multipart/form-data; boundary=x"],
+        Some(b"x"),
+    );
     assert!(err.contains("unsupported content type"), "{err}");
     let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "/nonexistent/busgate-body"], None);
     assert!(err.contains("/nonexistent/busgate-body"), "{err}");
     let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--header", "no-colon"], Some(b"{}"));
     assert!(err.contains("no-colon"), "{err}");
-    let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=GBK"], Some("{\"城市\":1}".as_bytes()));
+    let err = sign_err(
+        &["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=GBK"],
+        Some("{\"城市\":1}".as_bytes()),
+    );
     assert!(err.contains("GBK"), "{err}");
-    let err = sign_err(&["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=x-unknown"], Some(b"{}"));
+    let err = sign_err(
+        &["sign", "spi", "--secret", "s", "--query", "a=1", "--body-file", "-", "--content-type", "application/json;charset=x-unknown"],
+        Some(b"{}"),
+    );
     assert!(err.contains("x-unknown"), "{err}");
     let err = sign_err(&["sign", "spi", "--secret", "s", "--body-file", "-"], Some(b"{}"));
     assert!(err.contains("--query"), "{err}");

@@ -543,8 +543,7 @@ fn check_answer(route: Route, status: &u16, body: &[u8], expect: Expect) {
     let text = String::from_utf8_lossy(body);
     let json: Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{route:?} answered non-JSON ({e}): {text}"));
     assert!(json.is_object(), "{route:?} answered JSON that is not an object: {text}");
-    let sign_failure =
-        body == busgate_wire::fliggy::SIGN_FAILURE_BODY.as_bytes() || body == busgate_wire::relation::SIGN_FAILURE_BODY.as_bytes();
+    let sign_failure = body == busgate_wire::fliggy::SIGN_FAILURE_BODY.as_bytes() || body == busgate_wire::relation::SIGN_FAILURE_BODY.as_bytes();
     if route.is_bus() {
         assert_eq!(*status, 200, "{route:?} answered HTTP {status}: {text}");
         assert!(json.get("retCode").is_some() && json.get("success").is_some(), "{route:?}: not the bus envelope: {text}");
@@ -624,13 +623,7 @@ pub fn bus_bodies(route: Route) -> Vec<String> {
             .find(|s| s.from_station_code == from.station_code && s.to_station_code == to.station_code)
             .map(|s| s.price)
             .unwrap_or(0);
-        deps.push((
-            p.schedule_id.clone(),
-            line.id.clone(),
-            p.date.format("%Y-%m-%d").to_string(),
-            p.time.start().format("%H:%M").to_string(),
-            fare,
-        ));
+        deps.push((p.schedule_id.clone(), line.id.clone(), p.date.format("%Y-%m-%d").to_string(), p.time.start().format("%H:%M").to_string(), fare));
     }
     let from = file.cities.first().map(|c| c.name.clone()).unwrap_or_default();
     let to = file.cities.get(1).map(|c| c.name.clone()).unwrap_or_default();
@@ -684,8 +677,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             .filter(|r| r.is_bus())
             .flat_map(|r| {
                 bus_bodies(r).into_iter().map(move |b| {
-                    let input =
-                        PipelineInput { route: r, mode: Mode::Signed, query: String::new(), extra: String::new(), body: b.into_bytes() };
+                    let input = PipelineInput { route: r, mode: Mode::Signed, query: String::new(), extra: String::new(), body: b.into_bytes() };
                     let (_, req, _) = input.inbound();
                     Encoder::default().byte(0).chunk(req.raw_query.as_bytes()).byte(0).chunk(SECRET.as_bytes()).rest(&req.body)
                 })
@@ -721,10 +713,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             for route in Route::ALL {
                 for body in bus_bodies(route) {
                     for mode in [Mode::Signed, Mode::Tampered, Mode::Raw] {
-                        v.push(
-                            PipelineInput { route, mode, query: String::new(), extra: String::new(), body: body.clone().into_bytes() }
-                                .encode(),
-                        );
+                        v.push(PipelineInput { route, mode, query: String::new(), extra: String::new(), body: body.clone().into_bytes() }.encode());
                     }
                 }
             }

@@ -51,6 +51,7 @@ import botocore.config
 import yaml
 
 REGION = "us-east-1"
+INIT_LIMIT = 10  # seconds Lambda gives an on-demand function's init phase
 ACCOUNT = "123456789012"
 NO_VALUE = object()
 
@@ -477,7 +478,7 @@ class Function:
         self.has_extension = bool(props.get("Layers"))
         self.proc = None
         self.pending = queue.Queue()
-        self.current = None  # (request id, event bytes, deadline ms, result queue)
+        self.current = None  # (request id, event bytes, timing, result queue)
         self.invoke_lock = threading.Lock()
         self.api_port = free_port()
         self.ext_port = free_port() if self.has_extension else None
@@ -497,7 +498,10 @@ class Function:
                     if item is None:
                         return self.reply(500, {"errorMessage": "shutting down"})
                     fn.current = item
-                    rid, event, deadline, _ = item
+                    rid, event, timing, _ = item
+                    # The invoke phase starts now (init has its own limit, as in Lambda).
+                    timing["started"] = time.time()
+                    deadline = int((timing["started"] + fn.timeout) * 1000)
                     self.reply(200, event, {
                         "Lambda-Runtime-Aws-Request-Id": rid,
                         "Lambda-Runtime-Deadline-Ms": str(deadline),
@@ -606,11 +610,10 @@ class Function:
             if not self.alive():
                 self.start()
             rid = str(uuid.uuid4())
-            deadline = int((time.time() + self.timeout) * 1000)
+            timing = {"queued": time.time(), "started": None}
             result = queue.Queue()
-            self.pending.put((rid, event_bytes, deadline, result))
+            self.pending.put((rid, event_bytes, timing, result))
             self.stats["invocations"] += 1
-            end = time.time() + self.timeout
             outcome = None
             while outcome is None:
                 try:
@@ -624,7 +627,12 @@ class Function:
                             self.init_error = self.log_tail() or f"Runtime exited with status {code}"
                         err = self.init_error
                         outcome = ("error", json.dumps({"errorType": "Runtime.ExitError", "errorMessage": err}).encode())
-                    elif time.time() > end:
+                    elif timing["started"] is None and time.time() > timing["queued"] + INIT_LIMIT:
+                        self.stats["timeouts"] += 1
+                        self.kill()
+                        self.drain_pending()
+                        outcome = ("error", json.dumps({"errorType": "Runtime.InitTimeout", "errorMessage": f"init did not finish in {INIT_LIMIT} s"}).encode())
+                    elif timing["started"] is not None and time.time() > timing["started"] + self.timeout:
                         self.stats["timeouts"] += 1
                         self.kill()
                         self.drain_pending()

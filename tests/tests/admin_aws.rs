@@ -39,7 +39,9 @@ async fn catalogue_import_stop_and_outbox_on_dynamodb_and_sqs() {
     .await
     .unwrap();
     let sid = listed.first().expect("an on-sale demo departure").departure.schedule_id.clone();
-    execute(&app, AdminCommand::CatalogueStop { schedule_id: sid.clone(), reason: "车辆故障".into(), refund: false }, &|_, _| {}).await.expect("stop");
+    execute(&app, AdminCommand::CatalogueStop { schedule_id: sid.clone(), reason: "车辆故障".into(), refund: false }, &|_, _| {})
+        .await
+        .expect("stop");
     let stopped = busgate_domain::catalogue::load_departure(app.store.as_ref(), &sid).await.unwrap().unwrap().0;
     assert_eq!(stopped.stop.map(|s| s.reason), Some("车辆故障".to_string()));
     let pending = execute(&app, AdminCommand::OutboxList { statuses: vec![CallbackStatus::Pending], last: None }, &|_, _| {}).await.unwrap();

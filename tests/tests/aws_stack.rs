@@ -36,7 +36,8 @@ impl Stack {
         // `up` see a different configuration and compile everything again.
         cmd.env_clear();
         for (k, v) in std::env::vars() {
-            let keep = ["PATH", "HOME", "USER", "LANG", "TMPDIR", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "BUSGATE_CACHE_DIR"].contains(&k.as_str())
+            let keep = ["PATH", "HOME", "USER", "LANG", "TMPDIR", "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "BUSGATE_CACHE_DIR"]
+                .contains(&k.as_str())
                 || k.starts_with("AWS_ENDPOINT_URL_");
             if keep {
                 cmd.env(k, v);
@@ -45,11 +46,11 @@ impl Stack {
         let out = cmd.env("CARGO_TARGET_DIR", target_dir().parent().unwrap()).output().expect("infra/stack.sh runs");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
         assert!(out.status.success(), "infra/stack.sh up failed:\n{stderr}");
-        let env: BTreeMap<String, String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-            .collect();
-        for key in ["BUSGATE_BASE_URL", "BUSGATE_FAKE_TOP_URL", "BUSGATE_FAKE_FENBEITONG_URL", "BUSGATE_TABLE", "BUSGATE_QUEUE_URL", "BUSGATE_DLQ_URL"] {
+        let env: BTreeMap<String, String> =
+            String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect();
+        for key in
+            ["BUSGATE_BASE_URL", "BUSGATE_FAKE_TOP_URL", "BUSGATE_FAKE_FENBEITONG_URL", "BUSGATE_TABLE", "BUSGATE_QUEUE_URL", "BUSGATE_DLQ_URL"]
+        {
             assert!(env.contains_key(key), "`up` did not print {key}:\n{stderr}");
         }
         Stack { env, dir }
@@ -101,13 +102,22 @@ impl Stack {
     /// Queues answers of the fake TOP for calls of `method`: (HTTP status, body, delay ms).
     async fn script(&self, method: &str, answers: &[(u16, &str, u64)]) {
         let list: Vec<Value> = answers.iter().map(|(s, b, d)| json!({"method": method, "status": s, "body": b, "delay_ms": d})).collect();
-        let r = reqwest::Client::new().post(format!("{}/script", self.env["BUSGATE_FAKE_TOP_URL"])).body(Value::from(list).to_string()).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}/script", self.env["BUSGATE_FAKE_TOP_URL"]))
+            .body(Value::from(list).to_string())
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success());
     }
 
     /// Calls of `method` the fake TOP accepted.
     async fn delivered(&self, method: &str) -> Vec<Value> {
-        self.top_calls().await.into_iter().filter(|c| c["method"] == method && c["answer"].as_str().unwrap_or("").contains("\"is_success\": true")).collect()
+        self.top_calls()
+            .await
+            .into_iter()
+            .filter(|c| c["method"] == method && c["answer"].as_str().unwrap_or("").contains("\"is_success\": true"))
+            .collect()
     }
 
     fn logs(&self) -> String {
@@ -135,6 +145,18 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // What the stack saw: its own log and the end of every function's log.
+            let logs = self.dir.0.join("logs");
+            if let Ok(entries) = std::fs::read_dir(&logs) {
+                for e in entries.flatten() {
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    let lines: Vec<&str> = text.lines().collect();
+                    let tail = lines[lines.len().saturating_sub(8)..].join("\n");
+                    eprintln!("---- {} (last lines)\n{tail}", e.file_name().to_string_lossy());
+                }
+            }
+        }
         let _ = Command::new("bash").arg(repo_file("infra/stack.sh")).arg("down").arg("--state-dir").arg(&self.dir.0).output();
     }
 }
@@ -238,7 +260,13 @@ async fn a_permission_missing_from_the_template_is_denied() {
     std::fs::write(&path, narrowed).unwrap();
     let stack = Stack::up(&["--template", path.to_str().unwrap(), "--issue-mode", "async"]);
     let body = busgate_cli::sim::order_body(
-        &busgate_cli::sim::pick(&call_bus(stack.base(), Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await.1, "上海市", "", chrono::Utc::now()).unwrap(),
+        &busgate_cli::sim::pick(
+            &call_bus(stack.base(), Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await.1,
+            "上海市",
+            "",
+            chrono::Utc::now(),
+        )
+        .unwrap(),
         "960000000002",
         1,
     );
@@ -325,7 +353,10 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_pays_once() {
         .await
         .into_iter()
         .filter(|c| c["method"] == MULTI)
-        .map(|c| serde_json::from_str::<Value>(c["params"]["param_agent_multiple_refund_r_q"].as_str().unwrap()).unwrap()["agent_refund_trans_no"].to_string())
+        .map(|c| {
+            serde_json::from_str::<Value>(c["params"]["param_agent_multiple_refund_r_q"].as_str().unwrap()).unwrap()["agent_refund_trans_no"]
+                .to_string()
+        })
         .collect();
     assert_eq!(serials.len(), 1);
 }
@@ -356,7 +387,13 @@ async fn a_missing_parameter_fails_init_naming_it_and_never_a_secret() {
     // A function whose parameters exist starts.
     let (status, _) = call_bus(stack.base(), Route::RefundsFee, &json!({"alitripOrderId": "1"}), DEMO_QIMEN_SECRET).await;
     assert_eq!(status, 500, "every Qimen route reads the same missing parameter");
-    let r = reqwest::Client::new().post(format!("{}/fenbeitong/notify/{DEMO_FENBEITONG_TOKEN}", stack.base())).header("content-type", "application/json").body("{}").send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/fenbeitong/notify/{DEMO_FENBEITONG_TOKEN}", stack.base()))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400, "fenbeitong-notify starts (its tokens exist) and refuses the empty notice");
 }
 

@@ -28,14 +28,9 @@ struct DemoLine {
     times: &'static [&'static str],
 }
 
-const AIRPORT: DemoLine = DemoLine {
-    id: "AIRPORT-EXP",
-    pre_sell_day: 7,
-    presell_time: 10,
-    times: &["06:30", "08:30", "10:30", "13:30", "16:30", "19:30"],
-};
-const ROLLING: DemoLine =
-    DemoLine { id: "SZ-SHA-FLOW", pre_sell_day: 3, presell_time: 30, times: &["07:00-09:00", "13:00-15:00"] };
+const AIRPORT: DemoLine =
+    DemoLine { id: "AIRPORT-EXP", pre_sell_day: 7, presell_time: 10, times: &["06:30", "08:30", "10:30", "13:30", "16:30", "19:30"] };
+const ROLLING: DemoLine = DemoLine { id: "SZ-SHA-FLOW", pre_sell_day: 3, presell_time: 30, times: &["07:00-09:00", "13:00-15:00"] };
 const ROUND_TRIP: DemoLine = DemoLine { id: "SH-HZ-RT", pre_sell_day: 10, presell_time: 30, times: &["08:00", "17:00"] };
 const RETURN: DemoLine = DemoLine { id: "HZ-SH-RT", pre_sell_day: 10, presell_time: 30, times: &["10:00", "18:30"] };
 const ALL_LINES: [&DemoLine; 4] = [&AIRPORT, &ROLLING, &ROUND_TRIP, &RETURN];
@@ -132,7 +127,12 @@ fn assert_refused<'a>(v: &'a Value, code: &str) -> &'a str {
 }
 
 fn ids(v: &Value) -> Vec<String> {
-    v["lineSchedule"].as_array().unwrap_or_else(|| panic!("no lineSchedule: {v}")).iter().map(|e| e["scheduleId"].as_str().unwrap().to_string()).collect()
+    v["lineSchedule"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no lineSchedule: {v}"))
+        .iter()
+        .map(|e| e["scheduleId"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// A lines query whose answer must list exactly the expected ids (computed at the instants
@@ -409,7 +409,10 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
     let full = json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 45, "ticketPrice": "3000",
                       "startTime": format!("{} 08:30:00", ymd(d1)), "saleStatus": 1});
     assert_eq!(call(&base, Route::Seats, body.clone()).await, full);
-    assert_eq!(call(&base, Route::Seats, with(body.clone(), json!({"fromStationCode": "RMGC", "toStationCode": "PVG2", "lineId": "AIRPORT-EXP"}))).await, full);
+    assert_eq!(
+        call(&base, Route::Seats, with(body.clone(), json!({"fromStationCode": "RMGC", "toStationCode": "PVG2", "lineId": "AIRPORT-EXP"}))).await,
+        full
+    );
     assert_eq!(call(&base, Route::Seats, seats_body(&airport, d1, "08:30:00")).await, full);
     for (from, to, price) in [("SHA2", "PVG2", "2500"), ("RMGC", "SHA2", "1500")] {
         let v = call(&base, Route::Seats, with(body.clone(), json!({"fromStationCode": from, "toStationCode": to}))).await;
@@ -419,8 +422,11 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
     // The rolling line: its window's begin is D.
     let rolling = sid("SZ-SHA-FLOW", d1, "07:00");
     let v = call(&base, Route::Seats, seats_body(&rolling, d1, "07:00")).await;
-    assert_eq!(v, json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 18, "ticketPrice": "6800",
-                         "startTime": format!("{} 07:00:00", ymd(d1)), "saleStatus": 1}));
+    assert_eq!(
+        v,
+        json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 18, "ticketPrice": "6800",
+                         "startTime": format!("{} 07:00:00", ymd(d1)), "saleStatus": 1})
+    );
 
     // A fromDate/fromTime that is not D's is not an error: the answer carries the current D.
     for (date, time) in [(d1, "09:45"), (d1, "08:31"), (today + Duration::days(2), "08:30")] {
@@ -432,8 +438,11 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
     let stopped = stopped_id(today);
     let d2 = today + Duration::days(2);
     let v = call(&base, Route::Seats, seats_body(&stopped, d2, "08:00")).await;
-    assert_eq!(v, json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 0, "ticketPrice": "8800",
-                         "startTime": format!("{} 08:00:00", ymd(d2)), "saleStatus": 0}));
+    assert_eq!(
+        v,
+        json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 0, "ticketPrice": "8800",
+                         "startTime": format!("{} 08:00:00", ymd(d2)), "saleStatus": 0})
+    );
     // Not yet on sale (the rolling line sells 3 days ahead): saleStatus 0 too.
     let d5 = today + Duration::days(5);
     let v = call(&base, Route::Seats, seats_body(&sid("SZ-SHA-FLOW", d5, "13:00"), d5, "13:00")).await;
@@ -490,7 +499,8 @@ async fn moved_and_resized_departures_show_their_current_time_and_seats() {
     let (local, _dir) = start_local(&[]).await;
     let base = local.base_url();
     let today = today_gmt8();
-    let (d1, d3, d4, d5, d6) = (today + Duration::days(1), today + Duration::days(3), today + Duration::days(4), today + Duration::days(5), today + Duration::days(6));
+    let (d1, d3, d4, d5, d6) =
+        (today + Duration::days(1), today + Duration::days(3), today + Duration::days(4), today + Duration::days(5), today + Duration::days(6));
     let moved_time = sid("AIRPORT-EXP", d3, "10:30");
     let moved_date = sid("AIRPORT-EXP", d5, "06:30");
     let resized = sid("AIRPORT-EXP", d1, "08:30");
@@ -509,25 +519,44 @@ async fn moved_and_resized_departures_show_their_current_time_and_seats() {
 
     // The old fromTime is not an error: startTime is the current D.
     let v = call(&base, Route::Seats, seats_body(&moved_time, d3, "10:30")).await;
-    assert_eq!(v, json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 45, "ticketPrice": "3000",
-                         "startTime": format!("{} 11:00:00", ymd(d3)), "saleStatus": 1}));
+    assert_eq!(
+        v,
+        json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 45, "ticketPrice": "3000",
+                         "startTime": format!("{} 11:00:00", ymd(d3)), "saleStatus": 1})
+    );
     let v = call(&base, Route::Seats, seats_body(&moved_date, d5, "06:30")).await;
-    assert_eq!((v["startTime"].as_str(), v["leftTicketCnt"].as_i64(), v["saleStatus"].as_i64()), (Some(format!("{} 07:00:00", ymd(d6)).as_str()), Some(45), Some(1)), "{v}");
+    assert_eq!(
+        (v["startTime"].as_str(), v["leftTicketCnt"].as_i64(), v["saleStatus"].as_i64()),
+        (Some(format!("{} 07:00:00", ymd(d6)).as_str()), Some(45), Some(1)),
+        "{v}"
+    );
     let v = call(&base, Route::Seats, seats_body(&resized, d1, "08:30")).await;
     assert_eq!(v["leftTicketCnt"], 30, "{v}");
 
     // Lines: listed at the current time, under the current date, with their seats.
     let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d3)})).await;
     let e = element(&v, &moved_time);
-    assert_eq!((e["line"]["fromTime"].as_str(), e["line"]["fromDate"].as_str(), e["leftTicketCnt"].as_i64()), (Some("11:00"), Some(ymd(d3).as_str()), Some(45)), "{e}");
+    assert_eq!(
+        (e["line"]["fromTime"].as_str(), e["line"]["fromDate"].as_str(), e["leftTicketCnt"].as_i64()),
+        (Some("11:00"), Some(ymd(d3).as_str()), Some(45)),
+        "{e}"
+    );
     let pos = |id: &str| ids(&v).iter().position(|x| x == id).unwrap();
-    assert!(pos(&sid("AIRPORT-EXP", d3, "08:30")) < pos(&moved_time) && pos(&moved_time) < pos(&sid("AIRPORT-EXP", d3, "13:30")), "sorted by D: {:?}", ids(&v));
+    assert!(
+        pos(&sid("AIRPORT-EXP", d3, "08:30")) < pos(&moved_time) && pos(&moved_time) < pos(&sid("AIRPORT-EXP", d3, "13:30")),
+        "sorted by D: {:?}",
+        ids(&v)
+    );
     let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d5)})).await;
     assert!(!ids(&v).contains(&moved_date), "moved away from {d5}: {:?}", ids(&v));
     let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d6)})).await;
     assert_eq!(ids(&v)[..3], [sid("AIRPORT-EXP", d6, "06:30"), moved_date.clone(), sid("AIRPORT-EXP", d6, "08:30")], "{:?}", ids(&v));
     let e = element(&v, &moved_date);
-    assert_eq!((e["line"]["fromTime"].as_str(), e["line"]["fromDate"].as_str(), e["leftTicketCnt"].as_i64()), (Some("07:00"), Some(ymd(d6).as_str()), Some(45)), "{e}");
+    assert_eq!(
+        (e["line"]["fromTime"].as_str(), e["line"]["fromDate"].as_str(), e["leftTicketCnt"].as_i64()),
+        (Some("07:00"), Some(ymd(d6).as_str()), Some(45)),
+        "{e}"
+    );
     let v = call(&base, Route::Lines, json!({"fromCity": "上海", "fromDate": ymd(d1)})).await;
     assert_eq!(element(&v, &resized)["leftTicketCnt"], 30);
 
@@ -664,7 +693,8 @@ async fn every_catalogue_route_refuses_bad_requests_in_the_bus_envelope_and_chan
     // The demo import's item.notify callbacks go out in the background: let them settle.
     let store = local.app.store.as_ref();
     busgate_tests::wait_for(std::time::Duration::from_secs(20), "the demo's callbacks to be delivered", || async move {
-        let pending = store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
+        let pending =
+            store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
         pending.is_empty().then_some(())
     })
     .await;

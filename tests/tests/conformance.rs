@@ -30,10 +30,7 @@ async fn version_guards_updates(s: &dyn Store) {
     let v2 = Item::new(key.clone(), "v2").with_version(2);
     s.transact(vec![Write::Put { item: v2.clone(), condition: Condition::Version(1) }]).await.unwrap();
     let stale = Item::new(key.clone(), "v2-lost").with_version(2);
-    assert_eq!(
-        s.transact(vec![Write::Put { item: stale, condition: Condition::Version(1) }]).await,
-        Err(StoreError::ConditionFailed { index: 0 })
-    );
+    assert_eq!(s.transact(vec![Write::Put { item: stale, condition: Condition::Version(1) }]).await, Err(StoreError::ConditionFailed { index: 0 }));
     assert_eq!(s.get(&key).await.unwrap().unwrap().body, "v2");
     // Exists / Version on a missing record fail.
     let missing = Item::new(k("CASE#9", "C"), "x");
@@ -73,14 +70,9 @@ async fn transaction_is_all_or_nothing(s: &dyn Store) {
 
 async fn counters_never_go_below_floor(s: &dyn Store) {
     let seats = k("DEP#S1", "SEATS");
-    s.transact(vec![Write::Put { item: Item::new(seats.clone(), "").with_count(3), condition: Condition::Absent }])
-        .await
-        .unwrap();
+    s.transact(vec![Write::Put { item: Item::new(seats.clone(), "").with_count(3), condition: Condition::Absent }]).await.unwrap();
     s.transact(vec![Write::Count { key: seats.clone(), delta: -2, floor: Some(0) }]).await.unwrap();
-    assert_eq!(
-        s.transact(vec![Write::Count { key: seats.clone(), delta: -2, floor: Some(0) }]).await,
-        Err(StoreError::ConditionFailed { index: 0 })
-    );
+    assert_eq!(s.transact(vec![Write::Count { key: seats.clone(), delta: -2, floor: Some(0) }]).await, Err(StoreError::ConditionFailed { index: 0 }));
     let item = s.get(&seats).await.unwrap().unwrap();
     assert_eq!(item.count, Some(1));
     assert_eq!(item.version, 1, "a counter move keeps the version");
@@ -119,13 +111,8 @@ async fn queries_by_partition_and_prefix(s: &dyn Store) {
 }
 
 async fn index_follows_writes(s: &dyn Store) {
-    let put = |pk: &str, ipk: &str, isk: &str| Write::Put {
-        item: Item::new(k(pk, "C"), pk).with_index(ipk, isk),
-        condition: Condition::Always,
-    };
-    s.transact(vec![put("CASE#b", "OPEN", "2026-11-02"), put("CASE#a", "OPEN", "2026-11-03"), put("CASE#c", "CLOSED", "2026-11-01")])
-        .await
-        .unwrap();
+    let put = |pk: &str, ipk: &str, isk: &str| Write::Put { item: Item::new(k(pk, "C"), pk).with_index(ipk, isk), condition: Condition::Always };
+    s.transact(vec![put("CASE#b", "OPEN", "2026-11-02"), put("CASE#a", "OPEN", "2026-11-03"), put("CASE#c", "CLOSED", "2026-11-01")]).await.unwrap();
     let open: Vec<String> = s.query_index("OPEN", "").await.unwrap().into_iter().map(|i| i.key.pk).collect();
     assert_eq!(open, ["CASE#b", "CASE#a"], "index sort-key order");
     let nov3: Vec<String> = s.query_index("OPEN", "2026-11-03").await.unwrap().into_iter().map(|i| i.key.pk).collect();
@@ -144,9 +131,7 @@ async fn index_follows_writes(s: &dyn Store) {
 
 async fn delete_with_condition(s: &dyn Store) {
     let key = k("LOCK", "1");
-    s.transact(vec![Write::Put { item: Item::new(key.clone(), "l").with_expiry(1_900_000_000), condition: Condition::Absent }])
-        .await
-        .unwrap();
+    s.transact(vec![Write::Put { item: Item::new(key.clone(), "l").with_expiry(1_900_000_000), condition: Condition::Absent }]).await.unwrap();
     assert_eq!(s.get(&key).await.unwrap().unwrap().expires_at, Some(1_900_000_000));
     assert_eq!(
         s.transact(vec![Write::Delete { key: key.clone(), condition: Condition::Version(2) }]).await,
@@ -154,10 +139,7 @@ async fn delete_with_condition(s: &dyn Store) {
     );
     s.transact(vec![Write::Delete { key: key.clone(), condition: Condition::Version(1) }]).await.unwrap();
     assert_eq!(s.get(&key).await.unwrap(), None);
-    assert_eq!(
-        s.transact(vec![Write::Delete { key, condition: Condition::Exists }]).await,
-        Err(StoreError::ConditionFailed { index: 0 })
-    );
+    assert_eq!(s.transact(vec![Write::Delete { key, condition: Condition::Exists }]).await, Err(StoreError::ConditionFailed { index: 0 }));
 }
 
 async fn malformed_transactions_are_refused(s: &dyn Store) {
@@ -175,9 +157,7 @@ async fn malformed_transactions_are_refused(s: &dyn Store) {
 /// 60 concurrent buyers of one seat each on a departure with 20 seats: exactly 20 orders.
 async fn concurrent_sales_never_oversell(s: Arc<dyn Store>) {
     let seats = k("DEP#RUSH", "SEATS");
-    s.transact(vec![Write::Put { item: Item::new(seats.clone(), "").with_count(20), condition: Condition::Absent }])
-        .await
-        .unwrap();
+    s.transact(vec![Write::Put { item: Item::new(seats.clone(), "").with_count(20), condition: Condition::Absent }]).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..60 {
         let s = s.clone();

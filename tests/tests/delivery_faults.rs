@@ -47,7 +47,9 @@ async fn transient_failures_are_retried_until_delivered_once() {
     let isp = r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.top-remote-connection-timeout"}}"#;
     let sys = r#"{"bus_agent_bookticket_confirm_response":{"is_success":false,"result_code":"SYS_ERROR","result_msg":"系统异常"}}"#;
     let limited = r#"{"error_response":{"code":7,"msg":"App Call Limited","sub_msg":"This ban will last for 0 more seconds"}}"#;
-    local.fake_top.push_answers_for(METHOD, [(502, String::new()), (200, isp.into()), (503, "busy".into()), (200, sys.into()), (200, limited.into())]);
+    local
+        .fake_top
+        .push_answers_for(METHOD, [(502, String::new()), (200, isp.into()), (503, "busy".into()), (200, sys.into()), (200, limited.into())]);
     let id = commit_callback(&local.app).await;
     local.app.dispatch(std::slice::from_ref(&id)).await;
 

@@ -79,12 +79,8 @@ fn md5_hex(text: &str) -> String {
 }
 
 async fn stored(local: &busgate_cli::local::Running) -> Vec<(String, String, NoticeStatus)> {
-    let mut v: Vec<_> = notices::list(local.app.store.as_ref(), false)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.apply_id, r.company, r.status))
-        .collect();
+    let mut v: Vec<_> =
+        notices::list(local.app.store.as_ref(), false).await.unwrap().into_iter().map(|r| (r.apply_id, r.company, r.status)).collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }

@@ -138,8 +138,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        prop_oneof![Just(0u64), Just(1), Just(100), Just(101), Just(1_000_000_000), Just(1_000_000_001), Just(i64::MAX as u64)]
-            .prop_map(Value::from),
+        prop_oneof![Just(0u64), Just(1), Just(100), Just(101), Just(1_000_000_000), Just(1_000_000_001), Just(i64::MAX as u64)].prop_map(Value::from),
         (-1e12f64..1e12).prop_map(Value::from),
         "\\PC{0,24}".prop_map(Value::String),
         prop_oneof![
@@ -269,13 +268,7 @@ fn pipeline_signed_seeds_are_served() {
     let mut served = BTreeSet::new();
     for route in Route::ALL {
         for body in fuzz::bus_bodies(route) {
-            let input = fuzz::PipelineInput {
-                route,
-                mode: fuzz::Mode::Signed,
-                query: String::new(),
-                extra: String::new(),
-                body: body.into_bytes(),
-            };
+            let input = fuzz::PipelineInput { route, mode: fuzz::Mode::Signed, query: String::new(), extra: String::new(), body: body.into_bytes() };
             let (_, v) = h.answer(&input.encode());
             if v["success"] == true || v["code"] == 0 {
                 served.insert(route);
@@ -680,11 +673,7 @@ async fn check_outbox(store: &dyn busgate_domain::store::Store, ledger: &Mutex<L
         seen = listing().await;
     }
     for (id, listed) in &seen {
-        let item = store
-            .get(&Callback::key(id))
-            .await
-            .expect("store")
-            .unwrap_or_else(|| panic!("callback {id} is listed but its record is missing"));
+        let item = store.get(&Callback::key(id)).await.expect("store").unwrap_or_else(|| panic!("callback {id} is listed but its record is missing"));
         let cb: Callback = item.decode().expect("a callback record");
         assert_eq!(cb.status, *listed, "callback {id}: record says {:?}, index says {listed:?}", cb.status);
     }

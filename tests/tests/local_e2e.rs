@@ -122,10 +122,7 @@ async fn another_routes_method_is_refused_by_default_and_only_warned_when_lenien
     let (local, _dir) = start_local(&[]).await;
     let (_, v) = post_raw(&signed_as_create(&local.base_url()), JSON, body.clone()).await;
     assert_eq!(v["retCode"], "invalid-parameter");
-    assert_eq!(
-        v["retDesc"],
-        "method: expected qimen.alitrip.custombus.product.fromcity.query, got qimen.alitrip.custombus.order.create"
-    );
+    assert_eq!(v["retDesc"], "method: expected qimen.alitrip.custombus.product.fromcity.query, got qimen.alitrip.custombus.order.create");
     local.stop();
     // BUSGATE_STRICT_METHOD=false (diagnosis only) answers the same call.
     let (local, _dir) = start_local(&[("BUSGATE_STRICT_METHOD", "false")]).await;
@@ -166,7 +163,12 @@ async fn data_persists_across_restarts() {
     assert_eq!(before["fromCityList"], after["fromCityList"]);
     assert!(after["fromCityList"].as_array().unwrap().len() >= 2, "{after}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !second.fake_top.calls().iter().any(|c| c.params.get("param_top_item_change_notify_r_q").is_some_and(|p| p.contains("2030-01-01") && p.contains("重启测试市"))) {
+    while !second
+        .fake_top
+        .calls()
+        .iter()
+        .any(|c| c.params.get("param_top_item_change_notify_r_q").is_some_and(|p| p.contains("2030-01-01") && p.contains("重启测试市")))
+    {
         assert!(std::time::Instant::now() < deadline, "the pending callback was not delivered after the restart");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -23,7 +23,8 @@ async fn two_hundred_buyers_forty_seats(store: Arc<dyn Store>) {
     let mut handles = Vec::new();
     for i in 0..200 {
         let st = store.clone();
-        handles.push(tokio::spawn(async move { create(st.as_ref(), &request_on("S40", &format!("92{i:08}"), 1, (12, 0)), now(), &settings()).await }));
+        handles
+            .push(tokio::spawn(async move { create(st.as_ref(), &request_on("S40", &format!("92{i:08}"), 1, (12, 0)), now(), &settings()).await }));
     }
     let (mut ok, mut full, mut busy) = (0, 0, 0);
     for h in handles {

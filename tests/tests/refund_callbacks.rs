@@ -38,7 +38,11 @@ async fn wait_delivered(local: &Running, method: &str) -> Vec<busgate_cli::local
         if !delivered.is_empty() {
             return delivered;
         }
-        assert!(Instant::now() < deadline, "{method} never delivered: {:?}", local.fake_top.calls().iter().filter(|c| c.method == method).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "{method} never delivered: {:?}",
+            local.fake_top.calls().iter().filter(|c| c.method == method).collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -326,7 +326,10 @@ async fn refusals_are_not_remembered_and_sent_back_cases_reopen() {
     assert_eq!(calls.len(), 1);
     let (params, req) = &calls[0];
     assert_eq!(req["relation_type"], "sendBack");
-    assert_eq!((req["case_id"].as_str(), req["relation_case_id"].as_str(), req["order_id"].as_str()), (Some("3333333"), Some(rcid.as_str()), Some("444444444")));
+    assert_eq!(
+        (req["case_id"].as_str(), req["relation_case_id"].as_str(), req["order_id"].as_str()),
+        (Some("3333333"), Some(rcid.as_str()), Some("444444444"))
+    );
     assert_eq!(req["unique_id"].as_str(), receipt.unique_id.as_deref());
     // caller_info is completed from the configuration at send time.
     let caller: Value = serde_json::from_str(&params[cases::CALLER_INFO_PARAM]).unwrap();

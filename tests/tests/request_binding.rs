@@ -29,10 +29,7 @@ async fn a_signed_query_replayed_to_confirm_issues_nothing() {
     let query = signed_query(Route::OrdersQuery.default_method().unwrap(), &body, DEMO_QIMEN_SECRET, &now_timestamp());
     let answer = post_bytes(&format!("{base}{}?{query}", Route::OrdersConfirm.path()), Some(JSON), body.clone()).await.json();
     assert_eq!(answer["retCode"], "invalid-parameter", "{answer}");
-    assert_eq!(
-        answer["retDesc"],
-        "method: expected qimen.alitrip.custombus.order.confirm, got qimen.alitrip.custombus.order.query",
-    );
+    assert_eq!(answer["retDesc"], "method: expected qimen.alitrip.custombus.order.confirm, got qimen.alitrip.custombus.order.query",);
     // The same request on its own route answers, and shows the order still unpaid.
     let answer = post_bytes(&format!("{base}{}?{query}", Route::OrdersQuery.path()), Some(JSON), body).await.json();
     assert_eq!((answer["retCode"].as_str(), answer["status"].as_str()), (Some("0"), Some("1")), "{answer}");
@@ -89,11 +86,14 @@ async fn local_endpoints_answer_loopback_callers_only() {
     let (local, _dir) = start_local(&[]).await;
     let shared = busgate_cli::local::Shared { app: local.app.clone(), fake_top: local.fake_top.clone() };
     let request = |method: &str, path: &str, peer: &str| {
-        let mut req = http::Request::builder().method(method).uri(path).header("content-type", "application/json").body(axum::body::Body::from("{}")).unwrap();
+        let mut req =
+            http::Request::builder().method(method).uri(path).header("content-type", "application/json").body(axum::body::Body::from("{}")).unwrap();
         req.extensions_mut().insert(axum::extract::ConnectInfo::<std::net::SocketAddr>(peer.parse().unwrap()));
         req
     };
-    for (method, path) in [("GET", "/_local/top"), ("POST", "/_local/top"), ("GET", "/_local/health"), ("POST", "/_local/fenbeitong/x"), ("POST", "/_local/admin")] {
+    for (method, path) in
+        [("GET", "/_local/top"), ("POST", "/_local/top"), ("GET", "/_local/health"), ("POST", "/_local/fenbeitong/x"), ("POST", "/_local/admin")]
+    {
         let r = busgate_cli::local::router(shared.clone()).oneshot(request(method, path, "192.0.2.10:40000")).await.unwrap();
         assert_eq!(r.status(), 403, "{method} {path} from another host");
         let r = busgate_cli::local::router(shared.clone()).oneshot(request(method, path, "127.0.0.1:40000")).await.unwrap();

@@ -32,11 +32,7 @@ const RELATION_SECRET: &str = "relation-secret-value-99d1";
 async fn no_secret_is_logged_or_stored() {
     let capture = Capture::default();
     let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .json()
-        .init();
+    tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).json().init();
 
     let (local, _dir) = start_local(&[
         ("BUSGATE_TOP_SECRET", TOP_SECRET),

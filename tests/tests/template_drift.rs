@@ -49,10 +49,8 @@ fn template_functions() -> BTreeMap<String, Vec<(String, String, String)>> {
 
 #[test]
 fn every_function_binary_has_one_resource_and_every_route_matches() {
-    let dirs: BTreeSet<String> = std::fs::read_dir(root().join("functions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let dirs: BTreeSet<String> =
+        std::fs::read_dir(root().join("functions")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     let template = template_functions();
     let in_template: BTreeSet<String> = template.keys().cloned().collect();
     assert_eq!(dirs, in_template, "functions/ and template.yaml list different binaries");

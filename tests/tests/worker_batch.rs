@@ -35,12 +35,8 @@ async fn gateway(slow: Duration) -> (String, Arc<Mutex<Vec<(String, Instant)>>>)
 }
 
 async fn app_with(top_url: &str) -> (App, Arc<MemoryStore>) {
-    let vars = [
-        ("BUSGATE_TOP_URL", top_url),
-        ("BUSGATE_TOP_APP_KEY", "12345678"),
-        ("BUSGATE_TOP_SECRET", "secret"),
-        ("BUSGATE_TOP_SESSION", "session"),
-    ];
+    let vars =
+        [("BUSGATE_TOP_URL", top_url), ("BUSGATE_TOP_APP_KEY", "12345678"), ("BUSGATE_TOP_SECRET", "secret"), ("BUSGATE_TOP_SESSION", "session")];
     let config = Config::from_lookup(&|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap();
     let store = Arc::new(MemoryStore::new());
     let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), 10));

@@ -7,11 +7,7 @@ use lambda_http::{run, service_fn, Body, Error, Request, Response};
 async fn main() -> Result<(), Error> {
     run(service_fn(|_req: Request| async {
         Ok::<_, Error>(
-            Response::builder()
-                .status(200)
-                .header("content-type", "application/json")
-                .body(Body::from(r#"{"hello":"world"}"#))
-                .expect("response"),
+            Response::builder().status(200).header("content-type", "application/json").body(Body::from(r#"{"hello":"world"}"#)).expect("response"),
         )
     }))
     .await

@@ -63,7 +63,11 @@ pub async fn list(app: &App, pending_only: bool, days: u32) -> Result<AdminOutpu
         }));
     }
     let text = if rows.is_empty() {
-        if pending_only { "no pending refunds".to_string() } else { format!("no refunds in the last {}", plural(days.max(1) as usize, "day")) }
+        if pending_only {
+            "no pending refunds".to_string()
+        } else {
+            format!("no refunds in the last {}", plural(days.max(1) as usize, "day"))
+        }
     } else {
         render(&["REFUND ID", "STATE", "MODE", "ORDER", "TICKETS", "YUAN", "ACCEPTED (GMT+8)", "DECIDED", "REJECTED BECAUSE"], &rows)
     };

@@ -33,8 +33,5 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
 /// The production adapters: the DynamoDB table and the SQS queue pair, on one configuration.
 pub async fn connect(table: &str, queue_url: &str, dlq_url: &str) -> (crate::DynamoStore, crate::SqsQueue) {
     let sdk = aws_config().await;
-    (
-        crate::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
-        crate::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dlq_url),
-    )
+    (crate::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table), crate::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), queue_url, dlq_url))
 }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use busgate_domain::store::{validate_transaction, Condition, IndexKey, Item, Key, Store, StoreError, Write};
@@ -74,15 +74,10 @@ fn item_attrs(item: &Item) -> HashMap<String, AttributeValue> {
 fn from_attrs(m: &HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
     let text = |name: &str| m.get(name).and_then(|v| v.as_s().ok()).cloned();
     let num = |name: &str| -> Result<Option<i64>, StoreError> {
-        m.get(name)
-            .and_then(|v| v.as_n().ok())
-            .map(|v| v.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("{name}: {e}"))))
-            .transpose()
+        m.get(name).and_then(|v| v.as_n().ok()).map(|v| v.parse::<i64>().map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))).transpose()
     };
-    let key = Key::new(
-        text("pk").ok_or_else(|| StoreError::Corrupt("no pk".into()))?,
-        text("sk").ok_or_else(|| StoreError::Corrupt("no sk".into()))?,
-    );
+    let key =
+        Key::new(text("pk").ok_or_else(|| StoreError::Corrupt("no pk".into()))?, text("sk").ok_or_else(|| StoreError::Corrupt("no sk".into()))?);
     let index = match (text("gsi1pk"), text("gsi1sk")) {
         (Some(pk), Some(sk)) => Some(IndexKey { pk, sk }),
         _ => None,
@@ -137,9 +132,8 @@ impl DynamoStore {
         if self.client.describe_table().table_name(&self.table).send().await.is_ok() {
             return Ok(());
         }
-        let attr = |name: &str| {
-            AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(unavailable)
-        };
+        let attr =
+            |name: &str| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build().map_err(unavailable);
         let key = |name: &str, t: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(t).build().map_err(unavailable);
         let gsi = GlobalSecondaryIndex::builder()
             .index_name(INDEX_NAME)

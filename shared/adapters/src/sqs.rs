@@ -39,13 +39,7 @@ impl SqsQueue {
         use aws_sdk_sqs::types::QueueAttributeName as A;
         let dead = client.create_queue().queue_name(format!("{name}-dlq")).send().await.map_err(unavailable)?;
         let dead_url = dead.queue_url().unwrap_or_default().to_string();
-        let attrs = client
-            .get_queue_attributes()
-            .queue_url(&dead_url)
-            .attribute_names(A::QueueArn)
-            .send()
-            .await
-            .map_err(unavailable)?;
+        let attrs = client.get_queue_attributes().queue_url(&dead_url).attribute_names(A::QueueArn).send().await.map_err(unavailable)?;
         let dead_arn = attrs.attributes().and_then(|a| a.get(&A::QueueArn)).cloned().unwrap_or_default();
         let redrive = format!(r#"{{"deadLetterTargetArn":"{dead_arn}","maxReceiveCount":"{max_receives}"}}"#);
         let main = client

@@ -26,8 +26,8 @@ pub mod service;
 
 pub use inbound::{canonical_json, parse_inbound, replay_key};
 pub use model::{
-    codes, Action, ActionStatus, Actor, Attributes, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry,
-    InboundMessage, Owner, RelationAnswer, RelationConfig, RelationType,
+    codes, Action, ActionStatus, Actor, Attributes, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry, InboundMessage,
+    Owner, RelationAnswer, RelationConfig, RelationType,
 };
 pub use operator::{list, open, record_callback_outcome, record_outcome, send, show, sort_for_operator, OutcomeEffect, SendKind, SendReceipt};
 pub use outbound::{

@@ -6,12 +6,12 @@
 //! implement the ports on DynamoDB/SQS and on the embedded store of local mode.
 
 pub mod clock;
-pub mod queue;
 pub mod outbox;
+pub mod queue;
 pub mod store;
 
-pub mod catalogue;
 pub mod cases;
+pub mod catalogue;
 pub mod notices;
 pub mod orders;
 

@@ -28,14 +28,10 @@ mod validate;
 pub use error::{check_content_type, check_size, respond, IntakeOutcome, NoticeError, Response, MAX_BODY_BYTES, RESPONSE_CONTENT_TYPE};
 pub use json::MAX_DEPTH;
 pub use model::{Apply, ApplyType, Category, CostAttribution, Notice, Order, OrderDetails, OrderType, Proposer, User};
-pub use outbound::{
-    decision_data, decision_path, encode_form, sign, sign_request, SignedRequest, APPROVE_PATH, REFUND_CHANGE_CATEGORY, REJECT_PATH,
-};
+pub use outbound::{decision_data, decision_path, encode_form, sign, sign_request, SignedRequest, APPROVE_PATH, REFUND_CHANGE_CATEGORY, REJECT_PATH};
 pub use service::{
-    decide, intake, intake_with, list, notice_key, notice_pk, raw_key, show, DecideError, Decision, FnOrderLookup, NoOrderLookup,
-    NoticeRecord, NoticeStatus, NoticeView, OrderLink, OrderLookup, MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, NOTICES_INDEX_PK,
+    decide, intake, intake_with, list, notice_key, notice_pk, raw_key, show, DecideError, Decision, FnOrderLookup, NoOrderLookup, NoticeRecord,
+    NoticeStatus, NoticeView, OrderLink, OrderLookup, MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, NOTICES_INDEX_PK,
 };
 pub use tokens::{Tokens, TokensError, DEFAULT_COMPANY, MAX_COMPANY_CHARS, MAX_TOKEN_CHARS, MIN_TOKEN_CHARS};
-pub use validate::{
-    validate, validate_with, ValidateOptions, MAX_COST_ATTRIBUTIONS, MAX_ORDERS, MAX_STRING_CHARS, MAX_TEXT_CHARS, MAX_UNKNOWN_KEPT,
-};
+pub use validate::{validate, validate_with, ValidateOptions, MAX_COST_ATTRIBUTIONS, MAX_ORDERS, MAX_STRING_CHARS, MAX_TEXT_CHARS, MAX_UNKNOWN_KEPT};

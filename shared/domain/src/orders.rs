@@ -47,11 +47,12 @@ pub use create::{create, CreateRequest, CustomAddress, PassengerInput};
 pub use error::{OrderError, Reply};
 pub use lifecycle::{close, confirm, decide_issue, expire_due, query, IssueDecision, IssueOutcome, SweepReport};
 pub use model::{
-    CertType, ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Passenger, PassengerType, Refund, RefundLine, RefundState,
-    RefusalCode, Ticket, TicketStatus,
+    CertType, ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Passenger, PassengerType, Refund, RefundLine, RefundState, RefusalCode,
+    Ticket, TicketStatus,
 };
 pub use records::{
-    get_order, list_issuing, list_locked, list_pending_refunds, list_refunds_created_on, orders_created_on, orders_of_departure, OrderRecord, RefundPointer, Settings,
+    get_order, list_issuing, list_locked, list_pending_refunds, list_refunds_created_on, orders_created_on, orders_of_departure, OrderRecord,
+    RefundPointer, Settings,
 };
 pub use refunds::{
     apply_refund, approve_overdue_refunds, decide_refund, fee, money_refund, offline_refund, refund_stopped_departure, MoneyRefundOutcome,

@@ -77,8 +77,7 @@ impl Item {
     }
     /// Deserialises the body.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_str(&self.body)
-            .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
+        serde_json::from_str(&self.body).map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
     }
 }
 
@@ -208,7 +207,11 @@ impl CallCounter {
     /// Total round trips so far.
     pub fn total(&self) -> usize {
         use std::sync::atomic::Ordering::SeqCst;
-        self.gets.load(SeqCst) + self.queries.load(SeqCst) + self.index_queries.load(SeqCst) + self.transactions.load(SeqCst) + self.sequences.load(SeqCst)
+        self.gets.load(SeqCst)
+            + self.queries.load(SeqCst)
+            + self.index_queries.load(SeqCst)
+            + self.transactions.load(SeqCst)
+            + self.sequences.load(SeqCst)
     }
     pub fn reset(&self) {
         use std::sync::atomic::Ordering::SeqCst;

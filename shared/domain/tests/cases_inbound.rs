@@ -319,10 +319,7 @@ fn attributes_raw_and_parsed_are_both_kept() {
     let both = with(with(msg("startRelation"), "attributes", json!({"content": "x"})), "attribute_s", json!("{\"content\":\"x\"}"));
     assert!(parse_inbound(both.to_string().as_bytes(), &cfg).is_ok());
     let both = with(msg("startRelation"), "attribute_s", json!("other"));
-    assert_eq!(
-        parse_inbound(both.to_string().as_bytes(), &cfg).unwrap_err().to_string(),
-        "E_INVALID_FORMAT: attributes and attribute_s disagree"
-    );
+    assert_eq!(parse_inbound(both.to_string().as_bytes(), &cfg).unwrap_err().to_string(), "E_INVALID_FORMAT: attributes and attribute_s disagree");
     // Empty and null are absent.
     let m = parse_inbound(with(msg("startRelation"), "attributes", json!("")).to_string().as_bytes(), &cfg).unwrap();
     assert!(m.attributes.is_none());
@@ -330,10 +327,7 @@ fn attributes_raw_and_parsed_are_both_kept() {
     assert!(m.attributes.is_none());
     // Over 16 KiB.
     let big = with(msg("startRelation"), "attributes", json!("y".repeat(16 * 1024 + 1)));
-    assert_eq!(
-        parse_inbound(big.to_string().as_bytes(), &cfg).unwrap_err().to_string(),
-        "E_INVALID_FORMAT: attributes longer than 16384 bytes"
-    );
+    assert_eq!(parse_inbound(big.to_string().as_bytes(), &cfg).unwrap_err().to_string(), "E_INVALID_FORMAT: attributes longer than 16384 bytes");
 }
 
 // ---------------------------------------------------------------- §1.9 validation
@@ -342,12 +336,21 @@ fn attributes_raw_and_parsed_are_both_kept() {
 fn ids_must_be_strings_within_limits() {
     let cfg = RelationConfig::default();
     let p = |v: Value| parse_inbound(v.to_string().as_bytes(), &cfg).map_err(|e| e.to_string());
-    assert_eq!(p(with(msg("startRelation"), "case_id", json!(12345678901234567u64))).unwrap_err(), "E_INVALID_FORMAT: case_id must be a string (got number)");
+    assert_eq!(
+        p(with(msg("startRelation"), "case_id", json!(12345678901234567u64))).unwrap_err(),
+        "E_INVALID_FORMAT: case_id must be a string (got number)"
+    );
     assert_eq!(p(with(msg("startRelation"), "order_id", json!(444444444))).unwrap_err(), "E_INVALID_FORMAT: order_id must be a string (got number)");
-    assert_eq!(p(with(msg("startRelation"), "relation_case_id", json!(1))).unwrap_err(), "E_INVALID_FORMAT: relation_case_id must be a string (got number)");
+    assert_eq!(
+        p(with(msg("startRelation"), "relation_case_id", json!(1))).unwrap_err(),
+        "E_INVALID_FORMAT: relation_case_id must be a string (got number)"
+    );
     assert_eq!(p(with(msg("startRelation"), "category_id", json!({}))).unwrap_err(), "E_INVALID_FORMAT: category_id must be a string (got object)");
     assert_eq!(p(with(msg("startRelation"), "case_id", json!("9".repeat(65)))).unwrap_err(), "E_INVALID_FORMAT: case_id longer than 64 characters");
-    assert_eq!(p(with(msg("startRelation"), "operator", json!("名".repeat(65)))).unwrap_err(), "E_INVALID_FORMAT: operator longer than 64 characters");
+    assert_eq!(
+        p(with(msg("startRelation"), "operator", json!("名".repeat(65)))).unwrap_err(),
+        "E_INVALID_FORMAT: operator longer than 64 characters"
+    );
     assert!(p(with(msg("startRelation"), "operator", json!("名".repeat(64)))).is_ok());
     assert_eq!(
         p(with(msg("startRelation"), "order_id", json!("4444444 44"))).unwrap_err(),
@@ -685,10 +688,7 @@ fn machine_fliggy_owned_table() {
     assert_eq!(f(Open, Actor::Supplier, SendBack), Ok(SentBack));
     assert_eq!(f(Open, Actor::Supplier, Reply), Ok(Open));
     // Illegal, one or more from each state.
-    assert_eq!(
-        f(Notified, Actor::Fliggy, UrgeCase),
-        Err(CaseError::InvalidTransition("urgeCase not allowed on notify-only case".into()))
-    );
+    assert_eq!(f(Notified, Actor::Fliggy, UrgeCase), Err(CaseError::InvalidTransition("urgeCase not allowed on notify-only case".into())));
     assert!(matches!(f(Notified, Actor::Supplier, Result), Err(CaseError::InvalidTransition(_))));
     assert!(matches!(f(Open, Actor::Fliggy, Notify), Err(CaseError::InvalidTransition(_))));
     assert!(matches!(f(ResultSent, Actor::Supplier, SendBack), Err(CaseError::InvalidTransition(_))));

@@ -2,8 +2,8 @@
 //! (§1.6 supplier-owned), outbound validation, outbox callbacks, outcomes, listing.
 
 use busgate_domain::cases::{
-    self, action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner,
-    RelationAnswer, RelationType, SendKind, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
+    self, action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationAnswer,
+    RelationType, SendKind, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
 };
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
@@ -30,13 +30,7 @@ async fn recv(store: &dyn Store, v: &Value) -> RelationAnswer {
 }
 
 async fn pending_callbacks(store: &dyn Store) -> Vec<Callback> {
-    store
-        .query_index(Callback::index_pk(CallbackStatus::Pending), "")
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i.decode().unwrap())
-        .collect()
+    store.query_index(Callback::index_pk(CallbackStatus::Pending), "").await.unwrap().iter().map(|i| i.decode().unwrap()).collect()
 }
 
 async fn callback(store: &dyn Store, id: &str) -> Callback {
@@ -194,9 +188,15 @@ async fn a_failed_action_replayed_from_the_dead_letter_queue_still_applies() {
     let rcid = recv(&store, &inbound("0000000", "startRelation")).await.relation_case_id.unwrap();
     let r = cases::send(&store, &rcid, SendKind::SendBack, "信息不全", "op1", now()).await.unwrap();
     let uid = r.unique_id.unwrap();
-    let e = cases::record_outcome(&store, &rcid, &uid, &OutboundOutcome::Failed { code: Some("isp.timeout".into()), message: "out of attempts".into() }, now())
-        .await
-        .unwrap();
+    let e = cases::record_outcome(
+        &store,
+        &rcid,
+        &uid,
+        &OutboundOutcome::Failed { code: Some("isp.timeout".into()), message: "out of attempts".into() },
+        now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(e, OutcomeEffect::Failed { error: "isp.timeout: out of attempts".into() });
     assert_eq!(cases::show(&store, &rcid).await.unwrap().case.state, CaseState::Open);
     let e = cases::record_outcome(&store, &rcid, &uid, &accepted(None, None), now()).await.unwrap();
@@ -243,9 +243,17 @@ async fn full_supplier_sequence() {
     let e = cases::record_outcome(&store, &rcid, r.unique_id.as_deref().unwrap(), &accepted(Some("000000"), None), now()).await.unwrap();
     assert_eq!(e, OutcomeEffect::Applied { state: CaseState::Open });
     // result(in) → RESULT_RECEIVED, a supplement is fine.
-    let res = json!({"case_id": "000000", "relation_type": "result", "operator": "小二B", "order_id": "444444444", "attributes": {"content": "已改签"}});
+    let res =
+        json!({"case_id": "000000", "relation_type": "result", "operator": "小二B", "order_id": "444444444", "attributes": {"content": "已改签"}});
     assert!(recv(&store, &res).await.success);
-    assert!(recv(&store, &json!({"case_id": "000000", "relation_type": "result", "operator": "小二B", "order_id": "444444444", "attributes": {"content": "补充"}})).await.success);
+    assert!(
+        recv(
+            &store,
+            &json!({"case_id": "000000", "relation_type": "result", "operator": "小二B", "order_id": "444444444", "attributes": {"content": "补充"}})
+        )
+        .await
+        .success
+    );
     assert_eq!(cases::show(&store, &rcid).await.unwrap().case.state, CaseState::ResultReceived);
     // endRelation↑ → CLOSED
     let r = cases::send(&store, &rcid, SendKind::End, "", "op1", now()).await.unwrap();
@@ -284,7 +292,10 @@ async fn fliggy_opener_messages_on_our_case_are_the_wrong_direction() {
         let a = recv(&store, &inbound("000000", t)).await;
         assert_eq!(a.error_info.unwrap(), format!("E_DIRECTION: {t} for a supplier-initiated case must come from the supplier"));
     }
-    assert_eq!(recv(&store, &inbound("000000", "notify")).await.error_info.unwrap(), "E_DIRECTION: notify is not offered on a supplier-initiated case");
+    assert_eq!(
+        recv(&store, &inbound("000000", "notify")).await.error_info.unwrap(),
+        "E_DIRECTION: notify is not offered on a supplier-initiated case"
+    );
     assert!(recv(&store, &inbound("000000", "reply")).await.success);
 }
 
@@ -356,7 +367,12 @@ async fn illegal_outbound_actions_write_nothing() {
 async fn a_draft_fliggy_never_accepted_closes_locally() {
     let store = MemoryStore::new();
     let r = cases::open(&store, "444444444", "x", "op1", now()).await.unwrap();
-    let refusal = OutboundOutcome::Accepted(OutboundReply { result: false, msg_code: Some("001".into()), error_msg: Some("失败".into()), ..Default::default() });
+    let refusal = OutboundOutcome::Accepted(OutboundReply {
+        result: false,
+        msg_code: Some("001".into()),
+        error_msg: Some("失败".into()),
+        ..Default::default()
+    });
     cases::record_outcome(&store, &r.relation_case_id, r.unique_id.as_deref().unwrap(), &refusal, now()).await.unwrap();
     assert_eq!(cases::show(&store, &r.relation_case_id).await.unwrap().case.state, CaseState::Draft);
     let n = pending_callbacks(&store).await.len();
@@ -404,7 +420,8 @@ async fn list_puts_urged_and_near_sla_cases_first() {
     cases::receive(&store, start("A", "1").to_string().as_bytes(), at(0)).await;
     // B: urged.
     cases::receive(&store, start("B", "2").to_string().as_bytes(), at(1)).await;
-    cases::receive(&store, json!({"case_id": "B", "relation_type": "urgeCase", "operator": "a", "order_id": "2"}).to_string().as_bytes(), at(2)).await;
+    cases::receive(&store, json!({"case_id": "B", "relation_type": "urgeCase", "operator": "a", "order_id": "2"}).to_string().as_bytes(), at(2))
+        .await;
     // C and D: ours, with SLA deadlines (D nearer).
     for (id, order, sla) in [("C", "3", "2024-05-03 12:00:00"), ("D", "4", "2024-05-02 12:00:00")] {
         let r = cases::open(&store, order, "x", "op", at(3)).await.unwrap();
@@ -412,7 +429,8 @@ async fn list_puts_urged_and_near_sla_cases_first() {
     }
     // E: closed.
     cases::receive(&store, start("E", "5").to_string().as_bytes(), at(5)).await;
-    cases::receive(&store, json!({"case_id": "E", "relation_type": "endRelation", "operator": "a", "order_id": "5"}).to_string().as_bytes(), at(6)).await;
+    cases::receive(&store, json!({"case_id": "E", "relation_type": "endRelation", "operator": "a", "order_id": "5"}).to_string().as_bytes(), at(6))
+        .await;
     let ids = |v: Vec<cases::CaseSummary>| v.into_iter().map(|c| c.case_id.unwrap()).collect::<Vec<_>>();
     assert_eq!(ids(cases::list(&store, true, None).await.unwrap()), vec!["B", "D", "C", "A"]);
     assert_eq!(ids(cases::list(&store, false, None).await.unwrap()), vec!["B", "D", "C", "A", "E"]);

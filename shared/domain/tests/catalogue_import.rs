@@ -135,7 +135,12 @@ async fn every_mistake_is_reported_with_line_and_path_and_nothing_is_applied() {
 async fn store_dependent_mistakes_reject_the_whole_import() {
     let store = Counting::new(MemoryStore::new());
     let mut file = demo_catalogue(date(FIXTURE_TODAY));
-    let extra = DepartureEntry { schedule_id: Some("RT-EXTRA".into()), date: Some(date("2025-03-06")), time: Some(DepartureTime::parse("12:00").unwrap()), ..Default::default() };
+    let extra = DepartureEntry {
+        schedule_id: Some("RT-EXTRA".into()),
+        date: Some(date("2025-03-06")),
+        time: Some(DepartureTime::parse("12:00").unwrap()),
+        ..Default::default()
+    };
     file.lines[2].departures.push(extra);
     import(&store, &file, "2025-03-03 06:00:00").await;
     let taken = "AIRPORT-EXP-20250304-0630".to_string();
@@ -144,7 +149,12 @@ async fn store_dependent_mistakes_reject_the_whole_import() {
     // 1. Capacity below the seats sold; 2. a scheduleId of another line; plus a harmless change.
     file.lines[0].departures.push(DepartureEntry { schedule_id: Some(taken.clone()), seats: Some(20), ..Default::default() });
     file.lines[2].departures.pop();
-    file.lines[1].departures.push(DepartureEntry { schedule_id: Some("RT-EXTRA".into()), date: Some(date("2025-03-06")), time: Some(DepartureTime::parse("10:00-12:00").unwrap()), ..Default::default() });
+    file.lines[1].departures.push(DepartureEntry {
+        schedule_id: Some("RT-EXTRA".into()),
+        date: Some(date("2025-03-06")),
+        time: Some(DepartureTime::parse("10:00-12:00").unwrap()),
+        ..Default::default()
+    });
     file.lines[3].line.name = "杭州-上海(改)".into();
     store.calls.reset();
     let err = apply_import(&store, &file, at("2025-03-03 07:00:00"), &opts(), &|_, _| {}).await.unwrap_err();
@@ -217,7 +227,9 @@ async fn moving_a_departure_keeps_its_id_and_seats_and_notifies_both_dates() {
     // The change is recorded.
     let changes = list_changes(&store, &id).await.unwrap();
     assert_eq!(changes.len(), 2);
-    assert!(matches!(&changes[1].changes[..], [Change::Time { before, after }, Change::Seats { before: 50, after: 52 }] if before == "2025-03-31 17:00" && after == "2025-04-01 17:30"));
+    assert!(
+        matches!(&changes[1].changes[..], [Change::Time { before, after }, Change::Seats { before: 50, after: 52 }] if before == "2025-03-31 17:00" && after == "2025-04-01 17:30")
+    );
     // The lines query finds it in April with its live counter from March.
     let q = LinesQuery { from_city: "上海".into(), to_city: Some("杭州".into()), from_date: Some(date("2025-04-01")), line_id: None };
     let list = list_departures(&store, &q, at("2025-03-27 09:00:00")).await.unwrap();
@@ -289,7 +301,10 @@ async fn stop_in_back_office_survives_reimport_and_resume_via_file() {
     assert_eq!(dep.stop.as_ref().unwrap().reason, "道路施工");
     assert_eq!(dep.stop.as_ref().unwrap().at, now);
     let stopped = list_stopped(&store, &StoppedQuery::default(), now).await.unwrap();
-    assert_eq!(stopped.iter().map(|d| d.schedule_id.as_str()).collect::<Vec<_>>(), vec![demo_stopped_schedule_id(date(FIXTURE_TODAY)).as_str(), id.as_str()]);
+    assert_eq!(
+        stopped.iter().map(|d| d.schedule_id.as_str()).collect::<Vec<_>>(),
+        vec![demo_stopped_schedule_id(date(FIXTURE_TODAY)).as_str(), id.as_str()]
+    );
     let q = LinesQuery { from_city: "上海".into(), to_city: None, from_date: Some(date("2025-03-06")), line_id: Some(DEMO_AIRPORT_LINE.into()) };
     assert_eq!(list_departures(&store, &q, now).await.unwrap().len(), 5);
 
@@ -408,9 +423,10 @@ fn a_hand_written_file_with_rule_sets_weekdays_and_extra_runs() {
     assert_eq!(parse_import(&file.to_json()).unwrap(), file);
 
     // An unknown rule set, a duplicated extra run, a too-long generating line id.
-    let bad = HAND_WRITTEN
-        .replace(r#""refundRules": "standard""#, r#""refundRules": "strict""#)
-        .replace(r#"{"scheduleId": "S72", "date": "2025-03-08", "time": "16:00"}"#, r#"{"scheduleId": "L1-20250310-1000", "seats": 1}, {"date": "2025-03-10", "time": "10:00"}"#);
+    let bad = HAND_WRITTEN.replace(r#""refundRules": "standard""#, r#""refundRules": "strict""#).replace(
+        r#"{"scheduleId": "S72", "date": "2025-03-08", "time": "16:00"}"#,
+        r#"{"scheduleId": "L1-20250310-1000", "seats": 1}, {"date": "2025-03-10", "time": "10:00"}"#,
+    );
     let problems = parse_import(&bad).unwrap_err();
     let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     assert_eq!(problems.len(), 2, "{text:#?}");

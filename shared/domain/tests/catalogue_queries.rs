@@ -24,9 +24,8 @@ const TODAY: &str = "2025-03-03";
 /// The demo catalogue imported at `today` 06:00 GMT+8, behind a call counter.
 async fn demo_store(today: &str) -> (Counting<Arc<MemoryStore>>, Arc<CallCounter>) {
     let mem = Arc::new(MemoryStore::new());
-    let report = apply_import(&*mem, &demo_catalogue(date(today)), at(&format!("{today} 06:00:00")), &ImportOptions::default(), &|_, _| {})
-        .await
-        .unwrap();
+    let report =
+        apply_import(&*mem, &demo_catalogue(date(today)), at(&format!("{today} 06:00:00")), &ImportOptions::default(), &|_, _| {}).await.unwrap();
     assert_eq!(report.created, 7 * 12);
     let store = Counting::new(mem);
     let calls = store.calls.clone();
@@ -162,13 +161,26 @@ async fn seat_query_costs_exactly_one_store_call() {
             Ok((42, 2500, "2025-03-05 08:30:00", 1, false)),
         ),
         (
-            SeatsRequest { schedule_id: id.clone(), from_date: Some(date("2025-03-05")), from_time: Some(NaiveTime::from_hms_opt(8, 0, 0).unwrap()), ..Default::default() },
+            SeatsRequest {
+                schedule_id: id.clone(),
+                from_date: Some(date("2025-03-05")),
+                from_time: Some(NaiveTime::from_hms_opt(8, 0, 0).unwrap()),
+                ..Default::default()
+            },
             Ok((42, 3000, "2025-03-05 08:30:00", 1, true)),
         ),
         (SeatsRequest { schedule_id: "NOPE".into(), ..Default::default() }, Err("1114")),
         (SeatsRequest { schedule_id: id.clone(), line_id: Some(DEMO_ROLLING_LINE.into()), ..Default::default() }, Err("1114")),
         (SeatsRequest { schedule_id: id.clone(), from_station_code: Some("PVG2".into()), ..Default::default() }, Err("1401")),
-        (SeatsRequest { schedule_id: id.clone(), from_station_code: Some("SHA2".into()), to_station_code: Some("SHA2".into()), ..Default::default() }, Err("1401")),
+        (
+            SeatsRequest {
+                schedule_id: id.clone(),
+                from_station_code: Some("SHA2".into()),
+                to_station_code: Some("SHA2".into()),
+                ..Default::default()
+            },
+            Err("1401"),
+        ),
         // The stopped departure: success, saleStatus 0, no seats.
         (SeatsRequest { schedule_id: demo_stopped_schedule_id(date(TODAY)), ..Default::default() }, Ok((0, 8800, "2025-03-05 08:00:00", 0, false))),
         // Today's 08:30 has closed (08:20).
@@ -181,7 +193,11 @@ async fn seat_query_costs_exactly_one_store_call() {
         assert_eq!(calls.total(), 1, "case {i}: exactly one store round trip");
         match (got, want) {
             (Ok(a), Ok((left, price, start, status, changed))) => {
-                assert_eq!((a.left_ticket_cnt, a.ticket_price, a.start_time.as_str(), a.sale_status, a.time_changed), (left, price, start, status, changed), "case {i}")
+                assert_eq!(
+                    (a.left_ticket_cnt, a.ticket_price, a.start_time.as_str(), a.sale_status, a.time_changed),
+                    (left, price, start, status, changed),
+                    "case {i}"
+                )
             }
             (Err(e), Err(code)) => assert_eq!(e.ret_code(), code, "case {i}: {e}"),
             (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),

@@ -28,12 +28,8 @@ const TODAY: &str = "2025-03-03";
 fn demo_departure(line_id: &str, date_s: &str, time: &str) -> Departure {
     let file = demo_catalogue(date(TODAY));
     let li = file.lines.iter().position(|l| l.line.id == line_id).unwrap();
-    let p = file
-        .planned_departures()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.line_index == li && p.date == date(date_s) && p.time.to_string() == time)
-        .unwrap();
+    let p =
+        file.planned_departures().unwrap().into_iter().find(|p| p.line_index == li && p.date == date(date_s) && p.time.to_string() == time).unwrap();
     Departure {
         schedule_id: p.schedule_id,
         line: file.lines[li].line.clone(),
@@ -99,12 +95,8 @@ fn refund_fee_at_every_tier_boundary() {
 
 #[test]
 fn refusal_texts_of_middle_and_last_tiers() {
-    let tiers = vec![
-        RefundTier::fee(0, Some(2), 50),
-        RefundTier::refusing(2, Some(12)),
-        RefundTier::fee(12, Some(72), 20),
-        RefundTier::refusing(72, None),
-    ];
+    let tiers =
+        vec![RefundTier::fee(0, Some(2), 50), RefundTier::refusing(2, Some(12)), RefundTier::fee(12, Some(72), 20), RefundTier::refusing(72, None)];
     let d = at("2025-03-10 10:00:00");
     assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(5)).desc.as_deref(), Some("发车前2-12小时不可退票"));
     assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(100)).desc.as_deref(), Some("发车前72小时以上不可退票"));

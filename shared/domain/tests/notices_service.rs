@@ -23,9 +23,7 @@ fn t0() -> DateTime<Utc> {
 
 async fn seeded() -> MemoryStore {
     let store = MemoryStore::new();
-    for (i, (company, name)) in
-        [("acme", "flight_refund.json"), ("acme", "hotel_refund.json"), ("globex", "train_rebook.json")].iter().enumerate()
-    {
+    for (i, (company, name)) in [("acme", "flight_refund.json"), ("acme", "hotel_refund.json"), ("globex", "train_rebook.json")].iter().enumerate() {
         let out = intake(&store, company, &fixture(name), t0() + Duration::minutes(i as i64)).await.unwrap();
         assert!(matches!(out, IntakeOutcome::Accepted { .. }));
     }
@@ -72,10 +70,7 @@ fn sign_matches_independent_vectors() {
     // partners.md §2.5 vectors
     let key = "e376f7f93020af4958c51de227d63368";
     assert_eq!(sign("151550234600", r#"{"type":"6"}"#, key), "7fab5c3367286ca9aa935ff774617999");
-    assert_eq!(
-        sign("1635820323000", r#"{"apply_id":"567687687987899","third_id":"T-1"}"#, key),
-        "e58c949db4f6deb95268424cac48eb26"
-    );
+    assert_eq!(sign("1635820323000", r#"{"apply_id":"567687687987899","third_id":"T-1"}"#, key), "e58c949db4f6deb95268424cac48eb26");
     // computed with: python3 -c 'import hashlib; print(hashlib.md5(("timestamp=1700000000123&data="
     //   + DATA + "&sign_key=k3y-测试").encode("utf-8")).hexdigest())'
     let data = decision_data(FLIGHT_ID, FLIGHT_ID, false, "行程未变更");
@@ -145,10 +140,7 @@ async fn decide_records_the_decision_and_an_outbox_callback_atomically() {
     assert_eq!(record.decision.as_ref(), Some(&d));
     let cb: Callback = store.get(&Callback::key(&d.callback_id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(cb.status, CallbackStatus::Pending);
-    assert_eq!(
-        cb.destination,
-        Destination::Fenbeitong { company: "globex".into(), data: decision_data(TRAIN_ID, TRAIN_ID, false, "行程未变更") }
-    );
+    assert_eq!(cb.destination, Destination::Fenbeitong { company: "globex".into(), data: decision_data(TRAIN_ID, TRAIN_ID, false, "行程未变更") });
     assert!(cb.subject.contains(TRAIN_ID));
     let pending = store.query_index(Callback::index_pk(CallbackStatus::Pending), "").await.unwrap();
     assert_eq!(pending.len(), 1);

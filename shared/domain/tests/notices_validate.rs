@@ -52,10 +52,7 @@ fn the_three_seed_examples_are_accepted_byte_for_byte() {
     assert_eq!(o.start_time, NaiveTime::from_hms_opt(8, 55, 0));
     assert_eq!(o.end_time, NaiveTime::from_hms_opt(10, 25, 0));
     assert_eq!(o.start_station.as_deref(), Some("首都机场"));
-    assert_eq!(
-        o.details,
-        OrderDetails::Flight { flight_code: "CA1651".into(), airline_name: "中国国航".into(), cabin: "经济舱".into() }
-    );
+    assert_eq!(o.details, OrderDetails::Flight { flight_code: "CA1651".into(), airline_name: "中国国航".into(), cabin: "经济舱".into() });
     assert_eq!(f.user.cert_no.as_deref(), Some("2302*************3"));
     assert_eq!(f.cost_attributions.len(), 2);
     assert_eq!(f.cost_attributions[1].third_id, None);

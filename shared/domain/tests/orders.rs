@@ -145,7 +145,18 @@ async fn confirm_async_then_decide_success_and_failure() {
     // Keys in table order.
     let raw = raw_payload(s, &d.callback_ids[0]).await;
     let order_of = |k: &str| raw.find(&format!("\"{k}\"")).unwrap();
-    let keys = ["agent_order_id", "bus_inner_order_id", "success", "fetch_tickets_address", "fetch_tickets_number", "fetch_tickets_pwd", "ticket_count", "ticket_wicket", "total_price", "passenger_info_list"];
+    let keys = [
+        "agent_order_id",
+        "bus_inner_order_id",
+        "success",
+        "fetch_tickets_address",
+        "fetch_tickets_number",
+        "fetch_tickets_pwd",
+        "ticket_count",
+        "ticket_wicket",
+        "total_price",
+        "passenger_info_list",
+    ];
     assert!(keys.windows(2).all(|w| order_of(w[0]) < order_of(w[1])), "{raw}");
     let c = orders::confirm(s, "900000000002", None, t + Duration::minutes(4), &cfg).await.result.unwrap();
     assert_eq!(c["status"], "3");
@@ -162,7 +173,10 @@ async fn confirm_async_then_decide_success_and_failure() {
     assert_eq!(seats(s, "S72").await, 9);
     let (_, _, payload) = callback(s, &d.callback_ids[0]).await;
     let agent3 = get_order(s, "900000000003").await.unwrap().unwrap().agent_order_id;
-    assert_eq!(raw_payload(s, &d.callback_ids[0]).await, format!(r#"{{"agent_order_id":"{agent3}","bus_inner_order_id":"900000000003","success":false}}"#));
+    assert_eq!(
+        raw_payload(s, &d.callback_ids[0]).await,
+        format!(r#"{{"agent_order_id":"{agent3}","bus_inner_order_id":"900000000003","success":false}}"#)
+    );
     assert_eq!(payload["success"], false);
     let q = orders::query(s, "900000000003", None, t).await.result.unwrap();
     assert_eq!(q["status"], "4");
@@ -260,7 +274,10 @@ async fn lazy_expiry_and_the_sweeper() {
     assert_eq!(q["passengerList"][0]["ticketList"][0]["ticketStatus"], "3");
     assert_eq!(seats(s, "S72").await, 9);
     // Confirm on an expired lock: invalid-state.
-    assert_eq!(orders::confirm(s, "900000000020", None, now() + Duration::minutes(31), &settings()).await.result, Err(OrderError::InvalidState("订单已取消".into())));
+    assert_eq!(
+        orders::confirm(s, "900000000020", None, now() + Duration::minutes(31), &settings()).await.result,
+        Err(OrderError::InvalidState("订单已取消".into()))
+    );
 
     // The sweeper: nothing due yet, then the second lock.
     assert_eq!(expire_due(s, now() + Duration::minutes(39)).await.unwrap().total(), 0);
@@ -294,7 +311,10 @@ async fn async_issue_deadline_lazy_and_swept() {
     assert_eq!(q["bookFaildMsg"], "出票超时");
     assert!(q.get("bookFaildCode").is_none());
     assert_eq!(seats(s, "S72").await, 9);
-    assert_eq!(orders::confirm(s, "900000000030", None, now() + Duration::minutes(12), &cfg).await.result, Err(OrderError::InvalidState("出票超时".into())));
+    assert_eq!(
+        orders::confirm(s, "900000000030", None, now() + Duration::minutes(12), &cfg).await.result,
+        Err(OrderError::InvalidState("出票超时".into()))
+    );
 
     // A late decision times out instead of issuing.
     let d = decide_issue(s, "900000000031", true, None, None, now() + Duration::minutes(12)).await.unwrap();
@@ -493,7 +513,10 @@ async fn refusals_1114_1102_1401_1104_in_check_order_and_stored() {
     r.passengers[0].cert_no = "E1234567".into();
     assert_eq!(
         create(s, &r, now(), &cfg).await,
-        Err(OrderError::Invalid { path: "passengerList[0].passengerCertificateType".into(), problem: "3 is not accepted on this line (accepted: 1,2)".into() })
+        Err(OrderError::Invalid {
+            path: "passengerList[0].passengerCertificateType".into(),
+            problem: "3 is not accepted on this line (accepted: 1,2)".into()
+        })
     );
     // No child fare on SH02 → TJ01.
     let mut r = inside.clone();
@@ -536,7 +559,9 @@ async fn refusals_1114_1102_1401_1104_in_check_order_and_stored() {
 
 #[tokio::test]
 async fn callbacks_fen_to_yuan_table() {
-    for (fen, yuan) in [(1050, "10.5"), (1000, "10"), (1, "0.01"), (5, "0.05"), (1805, "18.05"), (0, "0"), (10, "0.1"), (99, "0.99"), (123456, "1234.56")] {
+    for (fen, yuan) in
+        [(1050, "10.5"), (1000, "10"), (1, "0.01"), (5, "0.05"), (1805, "18.05"), (0, "0"), (10, "0.1"), (99, "0.99"), (123456, "1234.56")]
+    {
         assert_eq!(callbacks::fen_to_yuan(fen), yuan, "{fen}");
     }
 }

@@ -106,11 +106,8 @@ pub fn catalogue() -> CatalogueFile {
     area.station_type = StationType::Area;
     area.longitude = None;
     area.latitude = None;
-    area.geofence = vec![
-        GeoPoint::new(dec("121.30"), dec("31.20")),
-        GeoPoint::new(dec("121.34"), dec("31.20")),
-        GeoPoint::new(dec("121.34"), dec("31.17")),
-    ];
+    area.geofence =
+        vec![GeoPoint::new(dec("121.30"), dec("31.20")), GeoPoint::new(dec("121.34"), dec("31.20")), GeoPoint::new(dec("121.34"), dec("31.17"))];
     l1.stations = vec![point(1, "SH01", "人民广场", &sh, true, false, 0), area, point(3, "TJ01", "天津站", &tj, false, true, 600)];
     l1.segment_prices = vec![
         SegmentPrice { from_station_code: "SH01".into(), to_station_code: "TJ01".into(), price: 2000, child_price: Some(1000) },
@@ -173,7 +170,13 @@ pub fn async_settings() -> Settings {
 }
 
 pub fn adult(name: &str, id_no: &str) -> PassengerInput {
-    PassengerInput { name: name.into(), cert_type: "1".into(), cert_no: id_no.into(), passenger_type: Some(PassengerType::Adult), ticket_price: Some(2000) }
+    PassengerInput {
+        name: name.into(),
+        cert_type: "1".into(),
+        cert_no: id_no.into(),
+        passenger_type: Some(PassengerType::Adult),
+        ticket_price: Some(2000),
+    }
 }
 
 /// A create on `S72`, SH01 → TJ01, with `n` adults at 2000.

@@ -7,8 +7,8 @@ mod fixture;
 
 use busgate_domain::catalogue::{stop_departure, ImportOptions};
 use busgate_domain::orders::{
-    self, apply_refund, create, decide_refund, get_order, list_pending_refunds, money_refund, offline_refund, refund_stopped_departure,
-    ForceReason, OrderError, OrderStatus, RefundApplyRequest, RefundEntry, RefundState, RefusalCode, Settings, TicketStatus,
+    self, apply_refund, create, decide_refund, get_order, list_pending_refunds, money_refund, offline_refund, refund_stopped_departure, ForceReason,
+    OrderError, OrderStatus, RefundApplyRequest, RefundEntry, RefundState, RefusalCode, Settings, TicketStatus,
 };
 use busgate_domain::outbox::{Callback, Destination};
 use busgate_domain::store::Store;
@@ -289,7 +289,10 @@ async fn async_refund_decided_success_with_callback() {
     assert!(matches!(decide_refund(s, &rid, false, None, decided_at).await, Err(OrderError::InvalidState(_))));
     // Decided refunds are listed by the day they were accepted.
     let day = at.with_timezone(&busgate_domain::gmt8()).date_naive();
-    assert_eq!(orders::list_refunds_created_on(s, day).await.unwrap().iter().map(|p| p.refund_id.clone()).collect::<Vec<_>>(), [rid.clone()]);
+    assert_eq!(
+        orders::list_refunds_created_on(s, day).await.unwrap().iter().map(|p| p.refund_id.clone()).collect::<Vec<_>>(),
+        std::slice::from_ref(&rid)
+    );
     assert_eq!(decide_refund(s, "RF0", true, None, decided_at).await, Err(OrderError::NotFound));
     // The repeat now shows the current states (§8.3).
     let again = apply_refund(s, &by_ticket("900000000006", &[format!("{agent}-1")]), at, &cfg).await.result.unwrap();

@@ -196,9 +196,7 @@ impl Config {
             "ip-allowlist" => RelationAuth::IpAllowlist(
                 text("BUSGATE_RELATION_IP_ALLOWLIST", "").split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
             ),
-            other => {
-                return Err(ConfigError { var: "BUSGATE_RELATION_AUTH".into(), problem: format!("`{other}`: qimen or ip-allowlist") })
-            }
+            other => return Err(ConfigError { var: "BUSGATE_RELATION_AUTH".into(), problem: format!("`{other}`: qimen or ip-allowlist") }),
         };
         let sign_method = text("BUSGATE_TOP_SIGN_METHOD", "hmac-sha256")
             .parse()

@@ -51,34 +51,19 @@ pub fn inbound(req: Request) -> Inbound {
         _ => None,
     };
     let (parts, body) = req.into_parts();
-    let headers = parts
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let headers = parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let body = match body {
         Body::Empty => bytes::Bytes::new(),
         Body::Text(t) => bytes::Bytes::from(t),
         Body::Binary(b) => bytes::Bytes::from(b),
         _ => bytes::Bytes::new(),
     };
-    Inbound {
-        path: parts.uri.path().to_string(),
-        raw_query: parts.uri.query().unwrap_or_default().to_string(),
-        headers,
-        body,
-        source_ip,
-        request_id,
-    }
+    Inbound { path: parts.uri.path().to_string(), raw_query: parts.uri.query().unwrap_or_default().to_string(), headers, body, source_ip, request_id }
 }
 
 /// The response side of the glue.
 pub fn outbound(out: Outbound) -> Response<Body> {
-    Response::builder()
-        .status(out.status)
-        .header("content-type", Outbound::CONTENT_TYPE)
-        .body(Body::Binary(out.body))
-        .expect("valid response")
+    Response::builder().status(out.status).header("content-type", Outbound::CONTENT_TYPE).body(Body::Binary(out.body)).expect("valid response")
 }
 
 /// Runs an HTTP interface function.

@@ -49,7 +49,8 @@ pub async fn relation(app: &App, req: &Inbound) -> (Outbound, String) {
     let cfg = RelationConfig { max_body_bytes: limit, ..Default::default() };
     let result = cases::receive_with(app.store.as_ref(), &req.body, app.clock.now(), &cfg).await;
     let (status, body) = relation::respond(&result);
-    let code = if result.success { "0".to_string() } else { result.error_info.clone().unwrap_or_default().split(':').next().unwrap_or("").to_string() };
+    let code =
+        if result.success { "0".to_string() } else { result.error_info.clone().unwrap_or_default().split(':').next().unwrap_or("").to_string() };
     answer(status, body, &code)
 }
 

@@ -116,12 +116,7 @@ pub fn verify_qimen(app: &App, req: &Inbound) -> Result<std::collections::BTreeM
     if req.body.len() > app.config.max_body_bytes {
         return Err(QimenRefusal::TooLarge);
     }
-    let spi = SpiRequest {
-        raw_query: &req.raw_query,
-        headers: &req.headers,
-        content_type: req.header("content-type"),
-        body: &req.body,
-    };
+    let spi = SpiRequest { raw_query: &req.raw_query, headers: &req.headers, content_type: req.header("content-type"), body: &req.body };
     verify_spi(&spi, app.config.qimen_secret.expose()).map_err(|e| QimenRefusal::Sign(e.to_string()))?;
     let query = parse_query(&req.raw_query);
     check_timestamp(query.get("timestamp").map(String::as_str), app.clock.now(), app.config.timestamp_window_secs)

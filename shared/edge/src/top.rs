@@ -45,7 +45,13 @@ pub fn signed_request(cfg: &TopConfig, method: &str, business: &[(String, String
 
 /// Sends one TOP call and classifies the answer; the raw answer comes back too (callers that
 /// need business fields of the answer, such as the relation API's `data`, parse it).
-pub async fn call(http: &reqwest::Client, cfg: &TopConfig, method: &str, business: &[(String, String)], now: DateTime<Utc>) -> (Outcome, Option<String>) {
+pub async fn call(
+    http: &reqwest::Client,
+    cfg: &TopConfig,
+    method: &str,
+    business: &[(String, String)],
+    now: DateTime<Utc>,
+) -> (Outcome, Option<String>) {
     let (query, body) = signed_request(cfg, method, business, now);
     let url = if cfg.url.contains('?') { format!("{}&{query}", cfg.url) } else { format!("{}?{query}", cfg.url) };
     let sent = http
@@ -154,7 +160,13 @@ mod tests {
         let isv = r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isv.MOBILE_NUMBER_ILLEGAL","sub_msg":"号码格式错误"}}"#;
         assert!(matches!(classify(200, isv), Outcome::Permanent { .. }));
         let limited = r#"{"error_response":{"code":7,"msg":"App Call Limited","sub_code":"accesscontrol.limited-by-app-access-count","sub_msg":"This ban will last for 17 more seconds"}}"#;
-        assert_eq!(classify(200, limited), Outcome::Retry { reason: "error_response code 7 accesscontrol.limited-by-app-access-count This ban will last for 17 more seconds".into(), wait_secs: Some(17) });
+        assert_eq!(
+            classify(200, limited),
+            Outcome::Retry {
+                reason: "error_response code 7 accesscontrol.limited-by-app-access-count This ban will last for 17 more seconds".into(),
+                wait_secs: Some(17)
+            }
+        );
         for code in [11, 25, 27, 40, 43] {
             let t = format!(r#"{{"error_response":{{"code":{code},"msg":"x"}}}}"#);
             assert!(matches!(classify(200, &t), Outcome::Permanent { .. }), "code {code}");

@@ -137,14 +137,35 @@ async fn create_field_problems_name_their_paths() {
     let two = |p2: Value| create_body("900000000002", vec![passenger("张三", "110101199001011234"), p2]);
     let cases: Vec<(Value, &str)> = vec![
         (two(json!({"passengerName":"李四","passengerCertificateType":"1"})), "passengerList[1].passengerCertificateNo: required"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"  "})), "passengerList[1].passengerCertificateNo: required (empty)"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"1101011990010112"})), "passengerList[1].passengerCertificateNo: must be 17 digits and a digit or X"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"110101199001011234","passengerType":"2"})), "passengerList[1].passengerType: must be 0 (adult) or 1 (child)"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"110101199001011234","passengerType":2})), "passengerList[1].passengerType: must be 0 (adult) or 1 (child)"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"9","passengerCertificateNo":"110101199001011234"})), "passengerList[1].passengerCertificateType: must be 1 (ID card), 2, 3 or 4"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"2","passengerCertificateNo":"E 123"})), "passengerList[1].passengerCertificateNo: must be 1-32 printable ASCII characters without spaces"),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"  "})),
+            "passengerList[1].passengerCertificateNo: required (empty)",
+        ),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"1101011990010112"})),
+            "passengerList[1].passengerCertificateNo: must be 17 digits and a digit or X",
+        ),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"110101199001011234","passengerType":"2"})),
+            "passengerList[1].passengerType: must be 0 (adult) or 1 (child)",
+        ),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"110101199001011234","passengerType":2})),
+            "passengerList[1].passengerType: must be 0 (adult) or 1 (child)",
+        ),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"9","passengerCertificateNo":"110101199001011234"})),
+            "passengerList[1].passengerCertificateType: must be 1 (ID card), 2, 3 or 4",
+        ),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"2","passengerCertificateNo":"E 123"})),
+            "passengerList[1].passengerCertificateNo: must be 1-32 printable ASCII characters without spaces",
+        ),
         (two(json!({"passengerCertificateType":"1","passengerCertificateNo":"110101199001011234"})), "passengerList[1].passengerName: required"),
-        (two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"110101199001011234","ticketPrice":30.5})), "passengerList[1].ticketPrice: must be an integer amount in fen"),
+        (
+            two(json!({"passengerName":"李四","passengerCertificateType":"1","passengerCertificateNo":"110101199001011234","ticketPrice":30.5})),
+            "passengerList[1].ticketPrice: must be an integer amount in fen",
+        ),
         (two(json!("李四")), "passengerList[1]: must be an object"),
     ];
     for (body, desc) in cases {
@@ -179,7 +200,10 @@ async fn create_field_problems_name_their_paths() {
     assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("alitripOrderId: must be a string")));
     assert_eq!(seats(&e).await, 45);
     // Codes as JSON integers, `HH:mm`, an x in the ID: accepted.
-    let mut b = create_body("900000000004", vec![json!({"passengerName":"王五","passengerCertificateType":1,"passengerCertificateNo":"11010119900101123x","passengerType":0})]);
+    let mut b = create_body(
+        "900000000004",
+        vec![json!({"passengerName":"王五","passengerCertificateType":1,"passengerCertificateNo":"11010119900101123x","passengerType":0})],
+    );
     b["fromTime"] = json!("10:30");
     let a = call(&e, Route::OrdersCreate, b).await.unwrap();
     assert_eq!(a["passengerList"][0]["passengerCertificateNo"], "11010119900101123X");
@@ -238,7 +262,10 @@ async fn close_and_lazy_expiry() {
     let a = call(&e, Route::OrdersCreate, one("900000000030")).await.unwrap();
     assert_eq!(a["lockExpireTime"], "2022-11-01 10:15:00");
     let c = call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000030", "agentOrderId": a["agentOrderId"]})).await.unwrap();
-    assert_eq!(Value::Object(c.clone()), json!({"agentOrderId": a["agentOrderId"], "alitripOrderId":"900000000030","status":"5","statusDesc":"订单取消"}));
+    assert_eq!(
+        Value::Object(c.clone()),
+        json!({"agentOrderId": a["agentOrderId"], "alitripOrderId":"900000000030","status":"5","statusDesc":"订单取消"})
+    );
     assert_eq!(call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000030"})).await.unwrap(), c);
     assert_eq!(seats(&e).await, 45);
     let r = call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000030", "agentOrderId": "BG1"})).await;
@@ -336,7 +363,12 @@ async fn refund_apply_through_the_interface() {
     let r = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000060","passengerList":[{"ticketId":"X-9"}]})).await;
     assert_eq!(r, Err(invalid("passengerList[0].ticketId: matches no ticket of this order")));
     // Surcharge shown is stale: 1401 with the bare text (§8.1).
-    let r = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000060","passengerList":[{"ticketId": format!("{agent}-1"),"refundSurcharge":150}]})).await;
+    let r = call(
+        &e,
+        Route::RefundsApply,
+        json!({"alitripOrderId":"900000000060","passengerList":[{"ticketId": format!("{agent}-1"),"refundSurcharge":150}]}),
+    )
+    .await;
     assert_eq!(rendered(&r), r#"{"retCode":"1401","retDesc":"退票手续费已变更,请重新查询","success":false}"#);
     // The §3.9 example shape.
     let body = json!({"agentOrderId": agent, "alitripOrderId":"900000000060","passengerList":[{"passengerName":"乘客0","passengerCertificateType":"1","passengerCertificateNo":"110101199001010000","passengerId":"1","ticketId": format!("{agent}-1"),"refundSurcharge":300}]});
@@ -421,7 +453,8 @@ async fn an_async_refund_is_approved_by_the_automatic_job_once() {
     assert_eq!(seats(&e).await, 45);
     let pending = busgate_domain::orders::records::list_pending_refunds(e.store.as_ref()).await.unwrap();
     assert!(pending.is_empty());
-    let callbacks = e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
+    let callbacks =
+        e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
     let confirms: Vec<_> = callbacks.iter().filter(|i| i.body.contains("taobao.bus.agent.refund.confirm")).collect();
     assert_eq!(confirms.len(), 1, "one refund.confirm for one decision");
     assert_eq!(e.queue.depth(Lane::Main), 1, "the refund.confirm delivery");
@@ -441,7 +474,8 @@ async fn with_automation_off_the_sweeper_approves_a_refund_left_pending_past_its
     let report = busgate_edge::sweeper::sweep(&e.app).await;
     assert!(report.contains("1 overdue refunds approved"), "{report}");
     assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "11");
-    let callbacks = e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
+    let callbacks =
+        e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
     assert_eq!(callbacks.iter().filter(|i| i.body.contains("taobao.bus.agent.refund.confirm")).count(), 1, "its refund.confirm");
     let r = e.store.get(&busgate_domain::orders::records::refund_key(a["refundId"].as_str().unwrap())).await.unwrap().unwrap();
     assert!(r.body.contains("\"pending\":false"), "{}", r.body);

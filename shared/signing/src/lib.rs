@@ -220,8 +220,28 @@ fn charset_of(content_type: Option<&str>) -> Result<Charset, SpiError> {
     const UTF8: [&str; 3] = ["utf-8", "utf8", "unicode-1-1-utf-8"];
     // Java canonical names and common aliases of ASCII supersets.
     const ASCII_SUPERSETS: [&str; 22] = [
-        "us-ascii", "ascii", "iso646-us", "iso-8859-1", "iso8859_1", "latin1", "l1", "iso-8859-15", "iso8859_15", "windows-1252",
-        "cp1252", "gbk", "cp936", "gb2312", "euc-cn", "gb18030", "big5", "big5-hkscs", "euc-kr", "euc-jp", "shift_jis", "windows-31j",
+        "us-ascii",
+        "ascii",
+        "iso646-us",
+        "iso-8859-1",
+        "iso8859_1",
+        "latin1",
+        "l1",
+        "iso-8859-15",
+        "iso8859_15",
+        "windows-1252",
+        "cp1252",
+        "gbk",
+        "cp936",
+        "gb2312",
+        "euc-cn",
+        "gb18030",
+        "big5",
+        "big5-hkscs",
+        "euc-kr",
+        "euc-jp",
+        "shift_jis",
+        "windows-31j",
     ];
     if UTF8.contains(&lower.as_str()) {
         Ok(Charset::Utf8)
@@ -364,12 +384,8 @@ pub fn parse_timestamp(value: &str) -> Result<DateTime<FixedOffset>, TimestampEr
             .map(|t| t.with_timezone(&gmt8()))
             .ok_or_else(|| TimestampError::Unparseable(value.to_string()));
     }
-    let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S")
-        .map_err(|_| TimestampError::Unparseable(value.to_string()))?;
-    gmt8()
-        .from_local_datetime(&naive)
-        .single()
-        .ok_or_else(|| TimestampError::Unparseable(value.to_string()))
+    let naive = NaiveDateTime::parse_from_str(v, "%Y-%m-%d %H:%M:%S").map_err(|_| TimestampError::Unparseable(value.to_string()))?;
+    gmt8().from_local_datetime(&naive).single().ok_or_else(|| TimestampError::Unparseable(value.to_string()))
 }
 
 /// `SpiUtils.checkTimestamp`: passes when `now - timestamp <= window`; a future timestamp
@@ -395,20 +411,11 @@ pub fn format_timestamp(t: DateTime<Utc>) -> String {
 /// Percent-encodes a value the way Java's `URLEncoder` does (`application/x-www-form-urlencoded`:
 /// space as `+`, only `*-._` and alphanumerics left as they are).
 pub fn url_encode(s: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'*')
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b' ');
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_').remove(b' ');
     percent_encoding::utf8_percent_encode(s, SET).to_string().replace(' ', "+")
 }
 
 /// Builds a query string from pairs, values encoded like Java's `URLEncoder`.
 pub fn encode_query<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", url_encode(k.as_ref()), url_encode(v.as_ref())))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", url_encode(k.as_ref()), url_encode(v.as_ref()))).collect::<Vec<_>>().join("&")
 }

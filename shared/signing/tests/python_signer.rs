@@ -93,11 +93,7 @@ fn python_signer_reproduces_s1() {
 fn python_signer_reproduces_s3_form() {
     let Some(py) = python() else { return };
     let body = TempFile::new("s3.form", S3_FORM.as_bytes());
-    let mut args = vec![
-        "--secret=helloworld".to_string(),
-        format!("--body-file={}", body.0.display()),
-        format!("--content-type={FORM}"),
-    ];
+    let mut args = vec!["--secret=helloworld".to_string(), format!("--body-file={}", body.0.display()), format!("--content-type={FORM}")];
     args.extend(param_args(&decoded_pairs(S3_QUERY)));
     let query = run(py, &args, None);
     assert!(query.ends_with(&format!("&sign={S3_SIGN}")), "{query}");

@@ -50,14 +50,8 @@ fn staleness_window_boundaries() {
     assert_eq!(check_timestamp(Some(TS), instant() + Duration::seconds(300), window), Ok(()));
     assert_eq!(check_timestamp(Some(TS_MS), instant() + Duration::seconds(300), window), Ok(()));
     // One second over fails.
-    assert_eq!(
-        check_timestamp(Some(TS), instant() + Duration::seconds(301), window),
-        Err(TimestampError::Stale { age_secs: 301, window_secs: 300 })
-    );
-    assert!(matches!(
-        check_timestamp(Some(TS_MS), instant() + Duration::seconds(301), window),
-        Err(TimestampError::Stale { .. })
-    ));
+    assert_eq!(check_timestamp(Some(TS), instant() + Duration::seconds(301), window), Err(TimestampError::Stale { age_secs: 301, window_secs: 300 }));
+    assert!(matches!(check_timestamp(Some(TS_MS), instant() + Duration::seconds(301), window), Err(TimestampError::Stale { .. })));
     // The SDK compares milliseconds: one millisecond over already fails.
     assert!(check_timestamp(Some(TS), instant() + Duration::milliseconds(300_001), window).is_err());
     // Fresh passes.

@@ -82,10 +82,7 @@ fn t6_rfc2202_hmac_md5() {
 fn t7_rfc4231_hmac_sha256() {
     let key = "\u{0b}".repeat(20);
     assert_eq!(key.as_bytes(), &[0x0b; 20]);
-    assert_eq!(
-        top_sign(&[("Hi", " There")], None, &key, SignMethod::HmacSha256),
-        "B0344C61D8DB38535CA8AFCEAF0BF12B881DC200C9833DA726E9376C2E32CFF7"
-    );
+    assert_eq!(top_sign(&[("Hi", " There")], None, &key, SignMethod::HmacSha256), "B0344C61D8DB38535CA8AFCEAF0BF12B881DC200C9833DA726E9376C2E32CFF7");
 }
 
 #[test]
@@ -174,10 +171,7 @@ fn s2_empty_query_value_is_kept() {
     let bare = query.replace("extra=&", "extra&");
     assert_eq!(verify_spi(&request(&bare, &h, Some(JSON_UTF8), S2_BODY.as_bytes()), SECRET), Ok(()));
     let dropped = query.replace("extra=&", "");
-    assert_eq!(
-        verify_spi(&request(&dropped, &h, Some(JSON_UTF8), S2_BODY.as_bytes()), SECRET),
-        Err(SpiError::Mismatch)
-    );
+    assert_eq!(verify_spi(&request(&dropped, &h, Some(JSON_UTF8), S2_BODY.as_bytes()), SECRET), Err(SpiError::Mismatch));
 }
 
 #[test]
@@ -251,10 +245,7 @@ fn s1_sign_moved_to_body_fails() {
     assert_eq!(verify_spi(&request(S3_QUERY, &h, Some(FORM), form.as_bytes()), SECRET), Err(SpiError::MissingSign));
     // Nor from a header, even a signed one.
     let headers = vec![("top-sign-list".to_string(), "sign".to_string()), ("sign".to_string(), S1_SIGN.to_string())];
-    assert_eq!(
-        verify_spi(&request(S1_QUERY, &headers, Some(JSON_UTF8), S1_BODY.as_bytes()), SECRET),
-        Err(SpiError::MissingSign)
-    );
+    assert_eq!(verify_spi(&request(S1_QUERY, &headers, Some(JSON_UTF8), S1_BODY.as_bytes()), SECRET), Err(SpiError::MissingSign));
 }
 
 #[test]
@@ -269,17 +260,11 @@ fn missing_or_empty_sign_is_rejected() {
 fn unsupported_content_types_are_rejected() {
     let query = format!("{S1_QUERY}&sign={S1_SIGN}");
     for ct in ["multipart/form-data; boundary=xyz", "application/octet-stream", ""] {
-        assert!(
-            matches!(s1_verify(&query, S1_BODY, Some(ct)), Err(SpiError::UnsupportedContentType(_))),
-            "{ct}"
-        );
+        assert!(matches!(s1_verify(&query, S1_BODY, Some(ct)), Err(SpiError::UnsupportedContentType(_))), "{ct}");
     }
     assert!(matches!(s1_verify(&query, S1_BODY, None), Err(SpiError::UnsupportedContentType(_))));
     // Only UTF-8 bodies are accepted.
-    assert!(matches!(
-        s1_verify(&query, S1_BODY, Some("application/json;charset=GBK")),
-        Err(SpiError::UnsupportedCharset(_))
-    ));
+    assert!(matches!(s1_verify(&query, S1_BODY, Some("application/json;charset=GBK")), Err(SpiError::UnsupportedCharset(_))));
 }
 
 #[test]
@@ -331,8 +316,7 @@ fn parse_query_mirrors_java_split() {
 // ---------------------------------------------------------------------------------------------
 // `top-sign-list` headers (no published vector: built from §2.2 and checked with Python hashlib)
 
-const H_QUERY: &str =
-    "app_key=12345678&method=qimen.alitrip.bus.product.querystation&sign_method=md5&timestamp=2023-08-01+12%3A00%3A00&v=2.0";
+const H_QUERY: &str = "app_key=12345678&method=qimen.alitrip.bus.product.querystation&sign_method=md5&timestamp=2023-08-01+12%3A00%3A00&v=2.0";
 const H_BODY: &str = r#"{"cityName":"香港","cityCode":"810100"}"#;
 /// MD5 of `helloworld` `X-Qimen-Traceabc+1 中` `app_key12345678`
 /// `methodqimen.alitrip.bus.product.querystation` `sign_methodmd5`
@@ -417,8 +401,7 @@ fn top_sign_list_header_changes() {
     let mut headers = h_headers();
     headers.push(("X-Missing".into(), "now-here".into()));
     assert_eq!(h_verify(&headers, &query), Err(SpiError::Mismatch));
-    let headers: Vec<(String, String)> =
-        h_headers().into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("top-sign-list")).collect();
+    let headers: Vec<(String, String)> = h_headers().into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("top-sign-list")).collect();
     assert_eq!(h_verify(&headers, &query), Err(SpiError::Mismatch));
 }
 

@@ -104,6 +104,9 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, FieldError> {
     }
 }
 
+/// An object inside a list, with its path (`passengerList[1]`).
+pub type Nested<'a> = (String, &'a Map<String, Value>);
+
 /// Typed, path-aware access to the fields of one JSON object.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields<'a> {
@@ -220,7 +223,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An optional list of objects; each element is passed with its path (`name[i]`).
-    pub fn opt_objects(&self, name: &str) -> Result<Option<Vec<(String, &'a Map<String, Value>)>>, FieldError> {
+    pub fn opt_objects(&self, name: &str) -> Result<Option<Vec<Nested<'a>>>, FieldError> {
         match self.raw(name) {
             None => Ok(None),
             Some(Value::Array(items)) => items

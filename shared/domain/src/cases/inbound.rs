@@ -7,8 +7,7 @@ use sha2::{Digest, Sha256};
 use super::model::{Attributes, CaseError, InboundMessage, RelationConfig, RelationType, MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS};
 
 /// Fields of §1.3 (anything else is accepted and logged).
-const KNOWN_FIELDS: [&str; 8] =
-    ["case_id", "relation_type", "relation_case_id", "operator", "category_id", "order_id", "attributes", "attribute_s"];
+const KNOWN_FIELDS: [&str; 8] = ["case_id", "relation_type", "relation_case_id", "operator", "category_id", "order_id", "attributes", "attribute_s"];
 
 /// Required fields, in the order they are reported.
 const REQUIRED: [&str; 4] = ["case_id", "relation_type", "operator", "order_id"];
@@ -50,9 +49,7 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
             }
         }
     }
-    let text = |f: &str| -> Option<String> {
-        obj.get(f).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
-    };
+    let text = |f: &str| -> Option<String> { obj.get(f).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string) };
 
     let relation_type_raw = obj.get("relation_type").and_then(Value::as_str).unwrap_or_default();
     let relation_type = RelationType::parse(relation_type_raw).ok_or_else(|| {

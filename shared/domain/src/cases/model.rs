@@ -374,7 +374,15 @@ pub struct Case {
 
 impl Case {
     /// A case just opened (by Fliggy or by us): no urges, no SLA, no history yet.
-    pub fn opened(relation_case_id: String, case_id: Option<String>, order_id: String, owner: Owner, state: CaseState, opened_by: String, now: DateTime<Utc>) -> Case {
+    pub fn opened(
+        relation_case_id: String,
+        case_id: Option<String>,
+        order_id: String,
+        owner: Owner,
+        state: CaseState,
+        opened_by: String,
+        now: DateTime<Utc>,
+    ) -> Case {
         Case {
             relation_case_id,
             case_id,
@@ -408,9 +416,7 @@ impl Case {
 
     /// The pending state-changing action, if any (at most one at a time).
     pub fn pending_transition(&self) -> Option<&Action> {
-        self.actions
-            .iter()
-            .find(|a| a.status == ActionStatus::Pending && changes_state(a.relation_type))
+        self.actions.iter().find(|a| a.status == ActionStatus::Pending && changes_state(a.relation_type))
     }
 
     pub fn action(&self, unique_id: &str) -> Option<&Action> {

@@ -13,13 +13,13 @@ use chrono::{DateTime, Utc};
 use super::inbound::is_order_id;
 use super::machine;
 use super::model::{
-    changes_state, Action, ActionStatus, Actor, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry,
-    RelationType, MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS,
+    changes_state, Action, ActionStatus, Actor, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry, RelationType,
+    MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS,
 };
 use super::outbound::{action_of, parse_slafz, OutboundOutcome, RelationRequest};
 use super::records::{
-    case_pk, case_writes, find_case, load_case, lookup_fliggy, new_relation_case_id, new_unique_id, order_index_pk, pointer_write,
-    HISTORY_PREFIX, LIST_CLOSED, LIST_OPEN, MAX_ATTEMPTS,
+    case_pk, case_writes, find_case, load_case, lookup_fliggy, new_relation_case_id, new_unique_id, order_index_pk, pointer_write, HISTORY_PREFIX,
+    LIST_CLOSED, LIST_OPEN, MAX_ATTEMPTS,
 };
 use crate::outbox::{new_callback_id, Callback};
 use crate::store::{Store, StoreError};
@@ -66,11 +66,7 @@ impl FromStr for SendKind {
             "urge" | "urgecase" => SendKind::Urge,
             "end" | "endrelation" => SendKind::End,
             "start" | "startrelation" => SendKind::Start,
-            _ => {
-                return Err(CaseError::InvalidEnum(format!(
-                    "kind \"{s}\" (allowed: result, sendBack, reply, urge, end, start)"
-                )))
-            }
+            _ => return Err(CaseError::InvalidEnum(format!("kind \"{s}\" (allowed: result, sendBack, reply, urge, end, start)"))),
         })
     }
 }
@@ -198,14 +194,7 @@ pub async fn open(store: &dyn Store, order_id: &str, note: &str, operator: &str,
 
 /// Sends `kind` on case `id` (our `relation_case_id` or Fliggy's `case_id`). The state
 /// machine decides first; an illegal action is refused with its code and nothing is written.
-pub async fn send(
-    store: &dyn Store,
-    id: &str,
-    kind: SendKind,
-    note: &str,
-    operator: &str,
-    now: DateTime<Utc>,
-) -> Result<SendReceipt, CaseError> {
+pub async fn send(store: &dyn Store, id: &str, kind: SendKind, note: &str, operator: &str, now: DateTime<Utc>) -> Result<SendReceipt, CaseError> {
     let operator = check_operator(operator)?;
     let note = check_note(note)?;
     let id = id.trim();
@@ -450,7 +439,11 @@ pub async fn record_outcome(
                     OutboundOutcome::Accepted(reply) => {
                         let code = reply.msg_code.clone().unwrap_or_else(|| "result=false".into());
                         let msg = reply.error_msg.clone().or_else(|| reply.msg_info.clone()).unwrap_or_default();
-                        if msg.is_empty() { code } else { format!("{code}: {msg}") }
+                        if msg.is_empty() {
+                            code
+                        } else {
+                            format!("{code}: {msg}")
+                        }
                     }
                     OutboundOutcome::Failed { code, message } => match code {
                         Some(c) => format!("{c}: {message}"),

@@ -50,10 +50,7 @@ pub const CALLER_INFO_PLACEHOLDER: &str = "<caller_info: filled from configurati
 /// `{"app_name":…,"app_secret":…}`. The result holds the secret: never log it.
 pub fn fill_caller_info(params: &[(String, String)], app_name: &str, app_secret: &str) -> Vec<(String, String)> {
     let info = serde_json::json!({ "app_name": app_name, "app_secret": app_secret }).to_string();
-    params
-        .iter()
-        .map(|(k, v)| if k == CALLER_INFO_PARAM { (k.clone(), info.clone()) } else { (k.clone(), v.clone()) })
-        .collect()
+    params.iter().map(|(k, v)| if k == CALLER_INFO_PARAM { (k.clone(), info.clone()) } else { (k.clone(), v.clone()) }).collect()
 }
 
 /// `ReceiveRelationCaseRequest`, in the table order of §1.4, absent values omitted.
@@ -103,10 +100,7 @@ impl RelationRequest {
 
     /// The outbox callback carrying this request (`caller_info` as the placeholder).
     pub fn callback(&self, callback_id: &str, now: DateTime<Utc>) -> Callback {
-        let params = vec![
-            (CALLER_INFO_PARAM.to_string(), CALLER_INFO_PLACEHOLDER.to_string()),
-            (REQUEST_PARAM.to_string(), self.to_json()),
-        ];
+        let params = vec![(CALLER_INFO_PARAM.to_string(), CALLER_INFO_PLACEHOLDER.to_string()), (REQUEST_PARAM.to_string(), self.to_json())];
         Callback::new(
             callback_id,
             Destination::Top { method: RELATION_METHOD.to_string(), params },
@@ -131,10 +125,7 @@ pub fn action_of(cb: &Callback) -> Option<ActionRef> {
     }
     let (_, json) = params.iter().find(|(k, _)| k == REQUEST_PARAM)?;
     let v: Value = serde_json::from_str(json).ok()?;
-    Some(ActionRef {
-        relation_case_id: v.get("relation_case_id")?.as_str()?.to_string(),
-        unique_id: v.get("unique_id")?.as_str()?.to_string(),
-    })
+    Some(ActionRef { relation_case_id: v.get("relation_case_id")?.as_str()?.to_string(), unique_id: v.get("unique_id")?.as_str()?.to_string() })
 }
 
 /// Fliggy's answer to `alitrip.serve.workorder.relation` (`ReceiveRelationCaseVO`).

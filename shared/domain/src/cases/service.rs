@@ -179,11 +179,9 @@ struct Resolved {
 async fn resolve(store: &dyn Store, msg: &InboundMessage) -> Result<Option<Resolved>, Failure> {
     let by_case = lookup_fliggy(store, &msg.case_id).await?;
     match (by_case, &msg.relation_case_id) {
-        (Some(ours), Some(given)) if &ours != given => Err(CaseError::Conflict(format!(
-            "case {} belongs to relation case {ours}, not {given}",
-            msg.case_id
-        ))
-        .into()),
+        (Some(ours), Some(given)) if &ours != given => {
+            Err(CaseError::Conflict(format!("case {} belongs to relation case {ours}, not {given}", msg.case_id)).into())
+        }
         (Some(ours), _) => match load_case(store, &ours).await? {
             Some(loaded) => Ok(Some(Resolved { loaded, learn_case_id: false })),
             None => Err(CaseError::Internal(format!("case {} points to missing relation case {ours}", msg.case_id)).into()),

@@ -6,9 +6,7 @@ use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::file::{generated_schedule_id, CatalogueFile, DepartureEntry, LineEntry, TimetableEntry};
-use super::model::{
-    demo_refund_tiers, City, DepartureTime, GeoPoint, Line, SegmentPrice, Station, StationType, TimeType, TransferPoint,
-};
+use super::model::{demo_refund_tiers, City, DepartureTime, GeoPoint, Line, SegmentPrice, Station, StationType, TimeType, TransferPoint};
 
 fn dec(s: &str) -> Decimal {
     s.parse().expect("demo coordinate")
@@ -69,13 +67,7 @@ fn base_line(id: &str, name: &str, time_type: TimeType, pre_sell_day: u32, prese
 }
 
 fn week(today: NaiveDate, times: &[&str], seats: Option<u32>) -> Vec<TimetableEntry> {
-    vec![TimetableEntry {
-        from: today,
-        to: today + Duration::days(6),
-        weekdays: Vec::new(),
-        times: times.iter().map(|t| time(t)).collect(),
-        seats,
-    }]
+    vec![TimetableEntry { from: today, to: today + Duration::days(6), weekdays: Vec::new(), times: times.iter().map(|t| time(t)).collect(), seats }]
 }
 
 /// Id of the demo line whose departure on `today + 2` at 08:00 is stopped.
@@ -110,11 +102,7 @@ pub fn demo_catalogue(today: NaiveDate) -> CatalogueFile {
     for s in &mut airport.stations {
         s.station_feature = Some("机场专线".into());
     }
-    airport.segment_prices = vec![
-        price("RMGC", "SHA2", 1500, Some(750)),
-        price("RMGC", "PVG2", 3000, Some(1500)),
-        price("SHA2", "PVG2", 2500, None),
-    ];
+    airport.segment_prices = vec![price("RMGC", "SHA2", 1500, Some(750)), price("RMGC", "PVG2", 3000, Some(1500)), price("SHA2", "PVG2", 2500, None)];
     airport.certificate_types = vec!["1".into(), "2".into(), "3".into(), "4".into()];
     airport.ticket_wicket = Some("人民广场站2号口".into());
 
@@ -125,10 +113,16 @@ pub fn demo_catalogue(today: NaiveDate) -> CatalogueFile {
     area.station_type = StationType::Area;
     area.longitude = None;
     area.latitude = None;
-    area.geofence = [("120.670000", "31.330000"), ("120.760000", "31.340000"), ("120.780000", "31.290000"), ("120.720000", "31.250000"), ("120.660000", "31.280000")]
-        .iter()
-        .map(|(x, y)| GeoPoint::new(dec(x), dec(y)))
-        .collect();
+    area.geofence = [
+        ("120.670000", "31.330000"),
+        ("120.760000", "31.340000"),
+        ("120.780000", "31.290000"),
+        ("120.720000", "31.250000"),
+        ("120.660000", "31.280000"),
+    ]
+    .iter()
+    .map(|(x, y)| GeoPoint::new(dec(x), dec(y)))
+    .collect();
     area.station_feature = Some("上门接送".into());
     rolling.stations = vec![area, point(2, "SHHQ", "上海虹桥站", &sh, "121.320000", "31.194500", false, true, 90)];
     rolling.segment_prices = vec![price("SZYQ", "SHHQ", 6800, Some(3400))];
@@ -142,7 +136,8 @@ pub fn demo_catalogue(today: NaiveDate) -> CatalogueFile {
         point(2, "HZDZ", "杭州东站", &hz, "120.212600", "30.290800", false, true, 150),
     ];
     out.segment_prices = vec![price("SHNZ", "HZDZ", 8800, Some(4400))];
-    out.transfer_points = vec![TransferPoint { name: "嘉兴服务区".into(), address: None, longitude: None, latitude: None, desc: Some("停靠15分钟".into()) }];
+    out.transfer_points =
+        vec![TransferPoint { name: "嘉兴服务区".into(), address: None, longitude: None, latitude: None, desc: Some("停靠15分钟".into()) }];
     out.is_order_refund = true;
     out.back_days = Some(1);
     out.fetch_ticket_spot = Some("上海南站北广场3号门".into());
@@ -160,7 +155,12 @@ pub fn demo_catalogue(today: NaiveDate) -> CatalogueFile {
     CatalogueFile {
         cities: vec![sh, sz, hz],
         lines: vec![
-            LineEntry { line: airport, seats: 45, timetable: week(today, &["06:30", "08:30", "10:30", "13:30", "16:30", "19:30"], None), departures: Vec::new() },
+            LineEntry {
+                line: airport,
+                seats: 45,
+                timetable: week(today, &["06:30", "08:30", "10:30", "13:30", "16:30", "19:30"], None),
+                departures: Vec::new(),
+            },
             LineEntry { line: rolling, seats: 18, timetable: week(today, &["07:00-09:00", "13:00-15:00"], None), departures: Vec::new() },
             LineEntry {
                 line: out,

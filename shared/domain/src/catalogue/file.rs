@@ -235,7 +235,10 @@ impl CatalogueFile {
                     continue;
                 }
                 let (Some(date), Some(time)) = (d.date, d.time) else {
-                    problems.push(ImportProblem::new(&path, format!("{sid} is not a timetable slot of this line: a new departure needs a date and a time")));
+                    problems.push(ImportProblem::new(
+                        &path,
+                        format!("{sid} is not a timetable slot of this line: a new departure needs a date and a time"),
+                    ));
                     continue;
                 };
                 if out.len() >= MAX_DEPARTURES {

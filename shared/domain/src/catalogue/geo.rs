@@ -88,10 +88,7 @@ fn segments_meet(p1: P, p2: P, q1: P, q2: P) -> bool {
     if d1 * d2 < 0 && d3 * d4 < 0 {
         return true;
     }
-    (d1 == 0 && within(q1, q2, p1))
-        || (d2 == 0 && within(q1, q2, p2))
-        || (d3 == 0 && within(p1, p2, q1))
-        || (d4 == 0 && within(p1, p2, q2))
+    (d1 == 0 && within(q1, q2, p1)) || (d2 == 0 && within(q1, q2, p2)) || (d3 == 0 && within(p1, p2, q1)) || (d4 == 0 && within(p1, p2, q2))
 }
 
 /// Whether (`lng`, `lat`) lies inside the polygon or on its boundary. A polygon of fewer than

@@ -132,15 +132,32 @@ impl std::fmt::Display for ImportReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Change {
-    Created { date: NaiveDate, time: DepartureTime, seats: u32 },
-    Price { before: Vec<SegmentPrice>, after: Vec<SegmentPrice> },
+    Created {
+        date: NaiveDate,
+        time: DepartureTime,
+        seats: u32,
+    },
+    Price {
+        before: Vec<SegmentPrice>,
+        after: Vec<SegmentPrice>,
+    },
     /// D moved (`yyyy-MM-dd HH:mm` or `… HH:mm-HH:mm`).
-    Time { before: String, after: String },
-    Seats { before: u32, after: u32 },
-    Stopped { reason: String },
+    Time {
+        before: String,
+        after: String,
+    },
+    Seats {
+        before: u32,
+        after: u32,
+    },
+    Stopped {
+        reason: String,
+    },
     Resumed,
     /// Other line data changed (field names).
-    Line { fields: Vec<String> },
+    Line {
+        fields: Vec<String>,
+    },
 }
 
 /// A change record: what changed on a departure, when, and by what.
@@ -285,7 +302,13 @@ pub fn notify_keys(dep: &Departure) -> Vec<NotifyKey> {
 
 /// Decides whether `key` needs a new callback at `now`, or is covered by one queued less than
 /// `coalesce_secs` ago that has not been attempted yet. Returns the writes of a new callback.
-async fn plan_notify(store: &dyn Store, key: &NotifyKey, now: DateTime<Utc>, coalesce_secs: i64, subject: &str) -> Result<Option<(String, Vec<Write>)>, StoreError> {
+async fn plan_notify(
+    store: &dyn Store,
+    key: &NotifyKey,
+    now: DateTime<Utc>,
+    coalesce_secs: i64,
+    subject: &str,
+) -> Result<Option<(String, Vec<Write>)>, StoreError> {
     let mark_key = records::notify_key(&key.from_city_code, &key.to_city_code, key.date);
     let mark = store.get(&mark_key).await?;
     if let Some(item) = &mark {
@@ -340,7 +363,13 @@ fn departure_unit(before: Option<&LoadedDeparture>, after: &Departure, source: &
         _ => writes.push(Write::Put { item: records::new_seats_item(after), condition: Condition::Absent }),
     }
     let changes = diff(before.map(|b| &b.departure), after);
-    let record = ChangeRecord { schedule_id: after.schedule_id.clone(), line_id: after.line.id.clone(), at: now, source: source.to_string(), changes: changes.clone() };
+    let record = ChangeRecord {
+        schedule_id: after.schedule_id.clone(),
+        line_id: after.line.id.clone(),
+        at: now,
+        source: source.to_string(),
+        changes: changes.clone(),
+    };
     writes.push(record.insert());
     let mut keys = Vec::new();
     let announce = before.is_none_or(|b| fliggy_view_differs(&b.departure, after));
@@ -374,7 +403,13 @@ fn describe(changes: &[Change]) -> String {
 
 /// Attaches the notify writes to the units (each key on the last unit announcing it) and
 /// returns the callback ids and the number of coalesced keys.
-async fn attach_notifies(store: &dyn Store, units: &mut [Unit], now: DateTime<Utc>, options: &ImportOptions, subject: &str) -> Result<(Vec<String>, usize), StoreError> {
+async fn attach_notifies(
+    store: &dyn Store,
+    units: &mut [Unit],
+    now: DateTime<Utc>,
+    options: &ImportOptions,
+    subject: &str,
+) -> Result<(Vec<String>, usize), StoreError> {
     let mut last: BTreeMap<NotifyKey, usize> = BTreeMap::new();
     for (i, u) in units.iter().enumerate() {
         for k in &u.keys {
@@ -491,7 +526,10 @@ async fn apply_once(
                 };
                 let sold = i64::from(old.seats) - l.seats_left;
                 if l.has_counter && i64::from(p.seats) < sold {
-                    problems.push(ImportProblem::new(&p.path, format!("{}: {} seats is fewer than the {} already sold or held", p.schedule_id, p.seats, sold)));
+                    problems.push(ImportProblem::new(
+                        &p.path,
+                        format!("{}: {} seats is fewer than the {} already sold or held", p.schedule_id, p.seats, sold),
+                    ));
                     continue;
                 }
                 Departure {
@@ -643,7 +681,13 @@ pub enum StopError {
 /// create `1102`), shows in stopped-schedules (§3.10), the change is recorded and
 /// `item.notify` queued (coalesced), all in one transaction. Refunding its tickets is the
 /// orders' business. Stopping a stopped departure changes nothing.
-pub async fn stop_departure(store: &dyn Store, schedule_id: &str, reason: &str, now: DateTime<Utc>, options: &ImportOptions) -> Result<StopOutcome, StopError> {
+pub async fn stop_departure(
+    store: &dyn Store,
+    schedule_id: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+    options: &ImportOptions,
+) -> Result<StopOutcome, StopError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON {
         return Err(StopError::InvalidReason(format!("1–{MAX_REASON} characters")));
@@ -656,7 +700,13 @@ pub async fn resume_departure(store: &dyn Store, schedule_id: &str, now: DateTim
     set_stop(store, schedule_id, None, now, options).await
 }
 
-async fn set_stop(store: &dyn Store, schedule_id: &str, reason: Option<&str>, now: DateTime<Utc>, options: &ImportOptions) -> Result<StopOutcome, StopError> {
+async fn set_stop(
+    store: &dyn Store,
+    schedule_id: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+    options: &ImportOptions,
+) -> Result<StopOutcome, StopError> {
     let mut attempt = 0;
     loop {
         attempt += 1;

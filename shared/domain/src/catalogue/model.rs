@@ -375,9 +375,9 @@ impl Line {
     /// Whether a sold segment boards in one of `from_cities` and alights (later) in one of
     /// `to_cities` (any city when `None`).
     pub fn serves(&self, from_cities: &[&str], to_cities: Option<&[&str]>) -> bool {
-        self.city_pairs().iter().any(|(f, t)| {
-            from_cities.contains(&f.city_code.as_str()) && to_cities.is_none_or(|tc| tc.contains(&t.city_code.as_str()))
-        })
+        self.city_pairs()
+            .iter()
+            .any(|(f, t)| from_cities.contains(&f.city_code.as_str()) && to_cities.is_none_or(|tc| tc.contains(&t.city_code.as_str())))
     }
 }
 

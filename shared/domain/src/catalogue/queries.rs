@@ -176,7 +176,13 @@ pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Ut
 
 /// Reads a line-month index partition (the sort keys under `prefix`): departure records and
 /// seat counters.
-async fn read_partition(store: &dyn Store, index_pk: &str, prefix: &str, deps: &mut Vec<Departure>, counters: &mut HashMap<String, i64>) -> Result<(), StoreError> {
+async fn read_partition(
+    store: &dyn Store,
+    index_pk: &str,
+    prefix: &str,
+    deps: &mut Vec<Departure>,
+    counters: &mut HashMap<String, i64>,
+) -> Result<(), StoreError> {
     for item in store.query_index(index_pk, prefix).await? {
         let Some(sid) = item.key.pk.strip_prefix("DEP#") else { continue };
         match item.key.sk.as_str() {
@@ -200,7 +206,6 @@ fn months_between(from: NaiveDate, to: NaiveDate) -> Vec<String> {
     }
     out
 }
-
 
 /// A seat query (§3.4).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -322,14 +327,10 @@ pub async fn list_stopped(store: &dyn Store, q: &StoppedQuery, now: DateTime<Utc
 fn stopped_matches(dep: &Departure, q: &StoppedQuery) -> bool {
     let st = &dep.line.stations;
     let from_ok = |s: &Station| {
-        s.boarding
-            && q.from_city.as_deref().is_none_or(|c| city_matches(c, &s.city_name))
-            && q.from_station.as_deref().is_none_or(|n| s.matches(n))
+        s.boarding && q.from_city.as_deref().is_none_or(|c| city_matches(c, &s.city_name)) && q.from_station.as_deref().is_none_or(|n| s.matches(n))
     };
     let to_ok = |s: &Station| {
-        s.alighting
-            && q.to_city.as_deref().is_none_or(|c| city_matches(c, &s.city_name))
-            && q.to_station.as_deref().is_none_or(|n| s.matches(n))
+        s.alighting && q.to_city.as_deref().is_none_or(|c| city_matches(c, &s.city_name)) && q.to_station.as_deref().is_none_or(|n| s.matches(n))
     };
     (0..st.len()).any(|i| from_ok(&st[i]) && (i + 1..st.len()).any(|j| to_ok(&st[j])))
 }

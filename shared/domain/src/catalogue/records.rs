@@ -181,12 +181,7 @@ pub async fn load_departure_record(store: &dyn Store, schedule_id: &str) -> Resu
             _ => {}
         }
     }
-    Ok(dep.map(|(departure, version)| LoadedDeparture {
-        departure,
-        version,
-        seats_left: counter.unwrap_or(0),
-        has_counter: counter.is_some(),
-    }))
+    Ok(dep.map(|(departure, version)| LoadedDeparture { departure, version, seats_left: counter.unwrap_or(0), has_counter: counter.is_some() }))
 }
 
 /// Reads a departure and its seats left with exactly one store call (see

@@ -31,9 +31,7 @@ pub fn applicable_tier(tiers: &[RefundTier], departure: DateTime<Utc>, now: Date
     if ms < 0 {
         return None;
     }
-    tiers.iter().find(|t| {
-        i64::from(t.min_hours) * MS_PER_HOUR <= ms && t.max_hours.is_none_or(|b| ms < i64::from(b) * MS_PER_HOUR)
-    })
+    tiers.iter().find(|t| i64::from(t.min_hours) * MS_PER_HOUR <= ms && t.max_hours.is_none_or(|b| ms < i64::from(b) * MS_PER_HOUR))
 }
 
 /// The refusal text of a non-refundable tier: `发车前{b}小时内不可退票` when a = 0,

@@ -116,7 +116,11 @@ impl Reader {
             if !seen.insert(k.as_str()) {
                 self.problems.push(ImportProblem { line: Some(v.line), path: child(path, k), message: "duplicate key".into() });
             } else if k != "comment" && !allowed.contains(&k.as_str()) {
-                self.problems.push(ImportProblem { line: Some(v.line), path: child(path, k), message: format!("unknown field (expected one of: {})", allowed.join(", ")) });
+                self.problems.push(ImportProblem {
+                    line: Some(v.line),
+                    path: child(path, k),
+                    message: format!("unknown field (expected one of: {})", allowed.join(", ")),
+                });
             }
         }
         Some(Obj { members, path: path.to_string() })
@@ -416,9 +420,26 @@ impl Reader {
 
     fn line(&mut self, n: &Node, path: &str, cities: &[City], sets: &HashMap<String, Vec<RefundTier>>) -> Option<LineEntry> {
         const KEYS: &[&str] = &[
-            "id", "name", "desc", "enabled", "fromTimeType", "preSellDay", "presellTime", "seats", "stations", "segmentPrices",
-            "transferPoints", "isOrderRefund", "refundRules", "backDays", "certificateTypes", "fetchTicketSpot", "ticketWicket",
-            "driverContactPhone", "timetable", "departures",
+            "id",
+            "name",
+            "desc",
+            "enabled",
+            "fromTimeType",
+            "preSellDay",
+            "presellTime",
+            "seats",
+            "stations",
+            "segmentPrices",
+            "transferPoints",
+            "isOrderRefund",
+            "refundRules",
+            "backDays",
+            "certificateTypes",
+            "fetchTicketSpot",
+            "ticketWicket",
+            "driverContactPhone",
+            "timetable",
+            "departures",
         ];
         let o = self.object(n, path, KEYS)?;
         let id = self.id(&o, "id", true);
@@ -475,7 +496,10 @@ impl Reader {
                         _ => String::new(),
                     };
                     if !["1", "2", "3", "4"].contains(&code.as_str()) {
-                        self.problem(format!("{}[{i}]", o.path("certificateTypes")), "must be \"1\" (ID card), \"2\" (passport), \"3\" (HK/Macau pass) or \"4\" (Taiwan pass)");
+                        self.problem(
+                            format!("{}[{i}]", o.path("certificateTypes")),
+                            "must be \"1\" (ID card), \"2\" (passport), \"3\" (HK/Macau pass) or \"4\" (Taiwan pass)",
+                        );
                         ok = false;
                     } else if out.contains(&code) {
                         self.problem(format!("{}[{i}]", o.path("certificateTypes")), format!("{code} is listed twice"));
@@ -506,7 +530,10 @@ impl Reader {
                 if d.iter().any(|n| matches!(&n.value, Value::Object(m) if !m.iter().any(|(k, v)| k == "scheduleId" && v.value != Value::Null))));
         if let Some(id) = &id {
             if generates && id.len() > MAX_GENERATING_LINE_ID {
-                self.problem(o.path("id"), format!("at most {MAX_GENERATING_LINE_ID} characters on a line whose scheduleIds are generated (<lineId>-<yyyyMMdd>-<HHmm>)"));
+                self.problem(
+                    o.path("id"),
+                    format!("at most {MAX_GENERATING_LINE_ID} characters on a line whose scheduleIds are generated (<lineId>-<yyyyMMdd>-<HHmm>)"),
+                );
             }
         }
 
@@ -515,11 +542,7 @@ impl Reader {
             None => Vec::new(),
         };
         let departures = match self.array(&o, "departures", false) {
-            Some(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, n)| self.departure(n, &format!("{}[{i}]", o.path("departures")), time_type))
-                .collect(),
+            Some(items) => items.iter().enumerate().map(|(i, n)| self.departure(n, &format!("{}[{i}]", o.path("departures")), time_type)).collect(),
             None => Vec::new(),
         };
 
@@ -547,8 +570,20 @@ impl Reader {
 
     fn stations(&mut self, items: &[Node], path: &str, cities: &[City]) -> Option<Vec<Station>> {
         const KEYS: &[&str] = &[
-            "seq", "stationCode", "stationName", "cityCode", "cityName", "stationAddress", "stationType", "longitude", "latitude",
-            "geofence", "stationFeature", "boarding", "alighting", "offsetMinutes",
+            "seq",
+            "stationCode",
+            "stationName",
+            "cityCode",
+            "cityName",
+            "stationAddress",
+            "stationType",
+            "longitude",
+            "latitude",
+            "geofence",
+            "stationFeature",
+            "boarding",
+            "alighting",
+            "offsetMinutes",
         ];
         let before = self.problems.len();
         if items.len() < 2 {
@@ -639,7 +674,8 @@ impl Reader {
                 }
                 None => {}
             }
-            let (Some(code), Some(name), Some(city), Some(boarding), Some(alighting), Some(kind)) = (code, name, city, boarding, alighting, kind) else {
+            let (Some(code), Some(name), Some(city), Some(boarding), Some(alighting), Some(kind)) = (code, name, city, boarding, alighting, kind)
+            else {
                 continue;
             };
             out.push(Station {
@@ -735,7 +771,10 @@ impl Reader {
         // boarding / alighting station must take part in a sold segment.
         if let (Some(b), Some(a)) = (stations.iter().find(|s| s.boarding), stations.iter().rev().find(|s| s.alighting)) {
             if !out.iter().any(|x| x.from_station_code == b.station_code && x.to_station_code == a.station_code) {
-                self.problem(path, format!("the default segment {}→{} (first boarding to last alighting station) needs a price", b.station_code, a.station_code));
+                self.problem(
+                    path,
+                    format!("the default segment {}→{} (first boarding to last alighting station) needs a price", b.station_code, a.station_code),
+                );
             }
         }
         for (i, s) in stations.iter().enumerate() {
@@ -828,7 +867,9 @@ impl Reader {
             schedule_id: Some(format!("\u{0}{path}")),
             date: Some(NaiveDate::MIN),
             time: Some(match time_type {
-                Some(TimeType::Rolling) => DepartureTime::Window { begin: chrono::NaiveTime::MIN, end: chrono::NaiveTime::from_hms_opt(1, 0, 0).expect("time") },
+                Some(TimeType::Rolling) => {
+                    DepartureTime::Window { begin: chrono::NaiveTime::MIN, end: chrono::NaiveTime::from_hms_opt(1, 0, 0).expect("time") }
+                }
                 _ => DepartureTime::Fixed(chrono::NaiveTime::MIN),
             }),
             ..Default::default()

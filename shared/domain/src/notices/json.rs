@@ -84,9 +84,8 @@ pub(crate) fn parse(body: &[u8]) -> Result<J, NoticeError> {
         let (line, column) = line_col(body, e.valid_up_to());
         NoticeError::Malformed(format!("malformed JSON at line {line} column {column}: invalid UTF-8"))
     })?;
-    let raw: &RawValue = serde_json::from_str(text).map_err(|e| {
-        NoticeError::Malformed(format!("malformed JSON at line {} column {}", e.line(), e.column()))
-    })?;
+    let raw: &RawValue =
+        serde_json::from_str(text).map_err(|e| NoticeError::Malformed(format!("malformed JSON at line {} column {}", e.line(), e.column())))?;
     build(raw.get(), "", 0)
 }
 

@@ -195,11 +195,7 @@ pub struct Notice {
 impl Notice {
     /// Fenbeitong ids of the original (type "1") orders: what an order lookup matches first.
     pub fn original_order_ids(&self) -> Vec<&str> {
-        self.orders
-            .iter()
-            .filter(|o| o.order_type == OrderType::Original)
-            .filter_map(|o| o.id.as_deref())
-            .collect()
+        self.orders.iter().filter(|o| o.order_type == OrderType::Original).filter_map(|o| o.id.as_deref()).collect()
     }
 
     /// The first original order (every valid notice has one).

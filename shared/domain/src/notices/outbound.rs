@@ -45,9 +45,7 @@ pub fn decision_data(apply_id: &str, third_id: &str, approve: bool, comment: &st
 /// The route a decision `data` goes to: [`REJECT_PATH`] when it carries `"category":"9"`,
 /// else [`APPROVE_PATH`]. (The outbox destination carries only `company` and `data`.)
 pub fn decision_path(data: &str) -> &'static str {
-    let category = serde_json::from_str::<serde_json::Value>(data)
-        .ok()
-        .and_then(|v| v.get("category").and_then(|c| c.as_str().map(str::to_string)));
+    let category = serde_json::from_str::<serde_json::Value>(data).ok().and_then(|v| v.get("category").and_then(|c| c.as_str().map(str::to_string)));
     if category.as_deref() == Some(REFUND_CHANGE_CATEGORY) {
         REJECT_PATH
     } else {

@@ -162,12 +162,7 @@ pub async fn intake_with<S: Store + ?Sized>(
 /// Notices, oldest first: only those waiting for a decision, or all.
 pub async fn list<S: Store + ?Sized>(store: &S, pending_only: bool) -> Result<Vec<NoticeRecord>, StoreError> {
     let prefix = if pending_only { "pending#" } else { "" };
-    let mut out = store
-        .query_index(NOTICES_INDEX_PK, prefix)
-        .await?
-        .iter()
-        .map(Item::decode::<NoticeRecord>)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = store.query_index(NOTICES_INDEX_PK, prefix).await?.iter().map(Item::decode::<NoticeRecord>).collect::<Result<Vec<_>, _>>()?;
     out.sort_by(|a, b| (a.received_at, &a.apply_id).cmp(&(b.received_at, &b.apply_id)));
     Ok(out)
 }
@@ -309,10 +304,7 @@ pub async fn decide<S: Store + ?Sized>(
         };
         record.status = if approve { NoticeStatus::Approved } else { NoticeStatus::Rejected };
         record.decision = Some(decision.clone());
-        let writes = vec![
-            Write::Put { item: record.to_item(item.version + 1), condition: Condition::Version(item.version) },
-            callback.insert(),
-        ];
+        let writes = vec![Write::Put { item: record.to_item(item.version + 1), condition: Condition::Version(item.version) }, callback.insert()];
         match store.transact(writes).await {
             Ok(()) => {
                 tracing::info!(apply_id = %id, approve, operator, callback_id = %decision.callback_id, "fenbeitong notice decided");

@@ -41,9 +41,7 @@ pub struct Tokens {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens")
-            .field("companies", &self.entries.iter().map(|e| e.company.as_str()).collect::<Vec<_>>())
-            .finish_non_exhaustive()
+        f.debug_struct("Tokens").field("companies", &self.entries.iter().map(|e| e.company.as_str()).collect::<Vec<_>>()).finish_non_exhaustive()
     }
 }
 
@@ -71,8 +69,8 @@ impl Tokens {
             if company.is_empty() {
                 return Err(TokensError::EmptyCompany(n));
             }
-            let company_ok = company.chars().count() <= MAX_COMPANY_CHARS
-                && company.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            let company_ok =
+                company.chars().count() <= MAX_COMPANY_CHARS && company.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
             if !company_ok {
                 return Err(TokensError::BadCompany(n));
             }

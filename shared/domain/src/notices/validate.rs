@@ -54,12 +54,7 @@ pub fn validate_with(body: &[u8], options: &ValidateOptions) -> Result<Notice, N
     let apply_type = match req_str(&top, "apply_type", MAX_STRING_CHARS)?.as_str() {
         "1" => ApplyType::Refund,
         "2" => ApplyType::Rebook,
-        other => {
-            return Err(NoticeError::InvalidValue(format!(
-                "apply_type: invalid value {} (allowed \"1\"=refund, \"2\"=rebook)",
-                quote(other)
-            )))
-        }
+        other => return Err(NoticeError::InvalidValue(format!("apply_type: invalid value {} (allowed \"1\"=refund, \"2\"=rebook)", quote(other)))),
     };
 
     let a = req_obj(&top, "apply")?;
@@ -118,10 +113,7 @@ pub fn validate_with(body: &[u8], options: &ValidateOptions) -> Result<Notice, N
             return Err(wrong_type("cost_attributions", "array", v));
         };
         if items.len() > MAX_COST_ATTRIBUTIONS {
-            return Err(NoticeError::Format(format!(
-                "cost_attributions: at most {MAX_COST_ATTRIBUTIONS} items (got {})",
-                items.len()
-            )));
+            return Err(NoticeError::Format(format!("cost_attributions: at most {MAX_COST_ATTRIBUTIONS} items (got {})", items.len())));
         }
         for (i, v) in items.iter().enumerate() {
             let c = obj(v, format!("cost_attributions[{i}]"))?;
@@ -187,16 +179,7 @@ pub fn validate_with(body: &[u8], options: &ValidateOptions) -> Result<Notice, N
     })
 }
 
-const TOP_KEYS: &[&str] = &[
-    "apply_type",
-    "apply",
-    "proposer",
-    "orders",
-    "user",
-    "contacter_name",
-    "contacter_phone",
-    "cost_attributions",
-];
+const TOP_KEYS: &[&str] = &["apply_type", "apply", "proposer", "orders", "user", "contacter_name", "contacter_phone", "cost_attributions"];
 const APPLY_KEYS: &[&str] = &["id", "name", "apply_reason", "remark"];
 const PROPOSER_KEYS: &[&str] = &["id", "third_id", "phone", "name", "dept_id", "third_dept_id", "all_path_dept_name"];
 const ORDER_KEYS: &[&str] = &[
@@ -421,16 +404,13 @@ fn is_plain_decimal(s: &str) -> bool {
         Some((i, f)) => (i, Some(f)),
         None => (d, None),
     };
-    !int.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+    !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// V9: `YYYY-MM-DD`, a real calendar date.
 fn date_of(s: &str, path: &str) -> Result<NaiveDate, NoticeError> {
     let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    let shape = b.len() == 10 && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
     let date = shape
         .then(|| {
             let y: i32 = s[0..4].parse().ok()?;
@@ -446,9 +426,7 @@ fn date_of(s: &str, path: &str) -> Result<NaiveDate, NoticeError> {
 fn time_of(s: &str, path: &str) -> Result<NaiveTime, NoticeError> {
     let b = s.as_bytes();
     let shape = b.len() == 5 && b[2] == b':' && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit());
-    let time = shape
-        .then(|| NaiveTime::from_hms_opt(s[0..2].parse().ok()?, s[3..5].parse().ok()?, 0))
-        .flatten();
+    let time = shape.then(|| NaiveTime::from_hms_opt(s[0..2].parse().ok()?, s[3..5].parse().ok()?, 0)).flatten();
     time.ok_or_else(|| NoticeError::Format(format!("{path}: not a valid HH:mm time ({})", quote(s))))
 }
 
@@ -471,12 +449,9 @@ fn date_field(o: &O<'_>, canonical: &str, alias: &str, cx: &mut Cx) -> Result<Na
             cx.warnings.push(format!("{pa}: non-standard spelling of {canonical}, normalised"));
             date_of(y, &pa)
         }
-        (Some(x), Some(y)) if x != y => Err(NoticeError::Inconsistent(format!(
-            "{}: {canonical} and {alias} disagree ({} vs {})",
-            o.path,
-            quote(x),
-            quote(y)
-        ))),
+        (Some(x), Some(y)) if x != y => {
+            Err(NoticeError::Inconsistent(format!("{}: {canonical} and {alias} disagree ({} vs {})", o.path, quote(x), quote(y))))
+        }
         (Some(x), Some(_)) => {
             cx.warnings.push(format!("{pa}: duplicates {canonical} with the same value, ignored"));
             date_of(x, &pc)
@@ -499,25 +474,14 @@ fn order(v: &J, path: String, cx: &mut Cx) -> Result<Order, NoticeError> {
         Some(6) => Category::Flight,
         Some(8) => Category::Hotel,
         Some(9) => Category::Train,
-        Some(7) => {
-            return Err(NoticeError::InvalidValue(format!("{cp}: 7 (international flight) not supported; allowed 6, 8, 9")))
-        }
-        _ => {
-            return Err(NoticeError::InvalidValue(format!(
-                "{cp}: invalid value {} (allowed 6=flight, 8=hotel, 9=train)",
-                num_text(cv)
-            )))
-        }
+        Some(7) => return Err(NoticeError::InvalidValue(format!("{cp}: 7 (international flight) not supported; allowed 6, 8, 9"))),
+        _ => return Err(NoticeError::InvalidValue(format!("{cp}: invalid value {} (allowed 6=flight, 8=hotel, 9=train)", num_text(cv)))),
     };
     let order_type = match req_str(&o, "type", MAX_STRING_CHARS)?.as_str() {
         "1" => OrderType::Original,
         "2" => OrderType::New,
         other => {
-            return Err(NoticeError::InvalidValue(format!(
-                "{}: invalid value {} (allowed \"1\"=original, \"2\"=new)",
-                o.p("type"),
-                quote(other)
-            )))
+            return Err(NoticeError::InvalidValue(format!("{}: invalid value {} (allowed \"1\"=original, \"2\"=new)", o.p("type"), quote(other))))
         }
     };
     let id = opt_str(&o, "id", MAX_STRING_CHARS)?;
@@ -577,11 +541,7 @@ fn order(v: &J, path: String, cx: &mut Cx) -> Result<Order, NoticeError> {
             room_number,
         },
         Category::Train => {
-            let d = OrderDetails::Train {
-                train_code: need(train_code, "train_code")?,
-                seat_type: need(seat_type, "seat_type")?,
-                seat_location,
-            };
+            let d = OrderDetails::Train { train_code: need(train_code, "train_code")?, seat_type: need(seat_type, "seat_type")?, seat_location };
             need_t(start_time, "start_time")?;
             need_t(end_time, "end_time")?;
             d
@@ -592,10 +552,7 @@ fn order(v: &J, path: String, cx: &mut Cx) -> Result<Order, NoticeError> {
     match (category, start_time, end_time) {
         (Category::Hotel, _, _) => {
             if end_date < start_date {
-                return Err(NoticeError::Inconsistent(format!(
-                    "{}: end_date {end_date} is before start_date {start_date}",
-                    o.path
-                )));
+                return Err(NoticeError::Inconsistent(format!("{}: end_date {end_date} is before start_date {start_date}", o.path)));
             }
             if end_date == start_date {
                 cx.warnings.push(format!("{}: hotel stay ends on its start date {start_date}", o.path));

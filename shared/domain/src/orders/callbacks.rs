@@ -105,8 +105,7 @@ pub fn book_confirm_payload(order: &Order, success: bool) -> String {
         p.ticket_wicket = order.ticket_wicket.as_deref();
         p.total_price = Some(order.order_amount);
         if order.all_seated() {
-            p.rider_seat_numbers =
-                Some(order.passengers.iter().filter_map(|x| x.ticket.seat_no.as_deref()).collect::<Vec<_>>().join(","));
+            p.rider_seat_numbers = Some(order.passengers.iter().filter_map(|x| x.ticket.seat_no.as_deref()).collect::<Vec<_>>().join(","));
         }
         p.passenger_info_list = Some(
             order
@@ -163,7 +162,14 @@ struct ExtAttr<'a> {
 
 /// The `refund.confirm` payloads (§4.3) of a decided async refund: one per ticket on a
 /// per-ticket refund, one for the order on a whole-order refund. `depart` is D.
-pub fn refund_confirm_payloads(order: &Order, refund: &Refund, success: bool, reason: &str, depart: DateTime<Utc>, now: DateTime<Utc>) -> Vec<String> {
+pub fn refund_confirm_payloads(
+    order: &Order,
+    refund: &Refund,
+    success: bool,
+    reason: &str,
+    depart: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
     let one = |ticket: Option<(&str, &str, &str)>, amount: i64, trans_id: String| -> String {
         let payload = RefundConfirm {
             agent_order_id: &order.agent_order_id,

@@ -209,7 +209,9 @@ impl RefusalCode {
         }
     }
     pub fn from_code(code: &str) -> Option<Self> {
-        [RefusalCode::Stopped, RefusalCode::NotEnoughSeats, RefusalCode::UnknownSchedule, RefusalCode::Mismatch].into_iter().find(|c| c.code() == code)
+        [RefusalCode::Stopped, RefusalCode::NotEnoughSeats, RefusalCode::UnknownSchedule, RefusalCode::Mismatch]
+            .into_iter()
+            .find(|c| c.code() == code)
     }
     /// `1401` text with a detail (§8.1): `班次信息有误,不能下单: <detail>`.
     pub fn mismatch_text(detail: &str) -> String {

@@ -109,10 +109,8 @@ pub fn order_item(order: &Order, version: u64) -> Item {
     let item = Item::new(order_key(&order.alitrip_order_id), body).with_version(version);
     match order.status {
         OrderStatus::Locked => item.with_index(LOCKED_INDEX_PK, format!("{}#{}", sort_time(order.lock_expire_at), order.alitrip_order_id)),
-        OrderStatus::Issuing => item.with_index(
-            ISSUING_INDEX_PK,
-            format!("{}#{}", sort_time(order.issue_deadline.unwrap_or(order.lock_expire_at)), order.alitrip_order_id),
-        ),
+        OrderStatus::Issuing => item
+            .with_index(ISSUING_INDEX_PK, format!("{}#{}", sort_time(order.issue_deadline.unwrap_or(order.lock_expire_at)), order.alitrip_order_id)),
         _ => item,
     }
 }
@@ -137,13 +135,12 @@ pub struct Membership {
 }
 
 pub fn membership_item(order: &Order) -> Item {
-    let m = Membership {
-        alitrip_order_id: order.alitrip_order_id.clone(),
-        agent_order_id: order.agent_order_id.clone(),
-        created_at: order.created_at,
-    };
-    Item::new(membership_key(&order.schedule_id, &order.alitrip_order_id), serde_json::to_string(&m).expect("membership serialises"))
-        .with_index(day_index_pk(order.created_at.with_timezone(&gmt8()).date_naive()), format!("{}#{}", sort_time(order.created_at), order.alitrip_order_id))
+    let m =
+        Membership { alitrip_order_id: order.alitrip_order_id.clone(), agent_order_id: order.agent_order_id.clone(), created_at: order.created_at };
+    Item::new(membership_key(&order.schedule_id, &order.alitrip_order_id), serde_json::to_string(&m).expect("membership serialises")).with_index(
+        day_index_pk(order.created_at.with_timezone(&gmt8()).date_naive()),
+        format!("{}#{}", sort_time(order.created_at), order.alitrip_order_id),
+    )
 }
 
 /// Body of a refund pointer (`RF#<refundId>`).
@@ -179,10 +176,7 @@ pub struct SerialRecord {
 }
 
 pub fn serial_insert(r: &SerialRecord) -> Write {
-    Write::Put {
-        item: Item::new(money_refund_key(&r.serial), serde_json::to_string(r).expect("serial serialises")),
-        condition: Condition::Absent,
-    }
+    Write::Put { item: Item::new(money_refund_key(&r.serial), serde_json::to_string(r).expect("serial serialises")), condition: Condition::Absent }
 }
 
 /// An order as read.

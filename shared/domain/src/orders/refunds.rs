@@ -42,9 +42,9 @@ fn not_issued_error(status: OrderStatus) -> OrderError {
 }
 
 async fn departure_of(store: &dyn Store, order: &Order) -> Result<LoadedDeparture, OrderError> {
-    load_departure_record(store, &order.schedule_id)
-        .await?
-        .ok_or_else(|| OrderError::Store(StoreError::Corrupt(format!("departure {} of order {} is missing", order.schedule_id, order.alitrip_order_id))))
+    load_departure_record(store, &order.schedule_id).await?.ok_or_else(|| {
+        OrderError::Store(StoreError::Corrupt(format!("departure {} of order {} is missing", order.schedule_id, order.alitrip_order_id)))
+    })
 }
 
 /// The seats of `n` refunded tickets, returned when D has not passed.
@@ -284,7 +284,8 @@ async fn apply_inner(
         };
         new.refunds.push(refund.clone());
         new.status = new.derived_status();
-        let pointer = RefundPointer { refund_id: refund_id.clone(), alitrip_order_id: order.alitrip_order_id.clone(), created_at: now, pending: asynchronous };
+        let pointer =
+            RefundPointer { refund_id: refund_id.clone(), alitrip_order_id: order.alitrip_order_id.clone(), created_at: now, pending: asynchronous };
         let mut writes = vec![
             update_order(&new, version),
             departure_unchanged(&loaded),
@@ -318,7 +319,13 @@ pub struct RefundDecision {
 /// once): success → tickets `5` (seats back when D has not passed), failure → tickets `6`;
 /// the order re-derived; `refund.confirm` (§4.3) written in the same transaction, one per
 /// ticket, or one per order for a whole-order refund. `reason` is the failure text.
-pub async fn decide_refund(store: &dyn Store, refund_id: &str, success: bool, reason: Option<&str>, now: DateTime<Utc>) -> Result<RefundDecision, OrderError> {
+pub async fn decide_refund(
+    store: &dyn Store,
+    refund_id: &str,
+    success: bool,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<RefundDecision, OrderError> {
     for attempt in 0..MAX_ATTEMPTS {
         let Some(item) = store.get(&refund_key(refund_id)).await? else {
             return Err(OrderError::NotFound);
@@ -368,7 +375,10 @@ pub async fn decide_refund(store: &dyn Store, refund_id: &str, success: bool, re
         new.status = new.derived_status();
         let cbs = callbacks::refund_confirms(&new, &decided, success, &fail_text, depart, now);
         let done = RefundPointer { pending: false, ..pointer };
-        let mut writes = vec![update_order(&new, version), Write::Put { item: refund_pointer_item(&done, item.version + 1), condition: Condition::Version(item.version) }];
+        let mut writes = vec![
+            update_order(&new, version),
+            Write::Put { item: refund_pointer_item(&done, item.version + 1), condition: Condition::Version(item.version) },
+        ];
         if success {
             writes.extend(seats_back(&new, decided.lines.len(), depart, now));
         }
@@ -565,7 +575,10 @@ pub async fn money_refund(
                 }
                 if left > 0 {
                     let max: i64 = order.passengers.iter().map(|p| p.ticket.refundable_money()).sum();
-                    return Err(OrderError::invalid("amount", format!("{amount} fen is more than the {max} fen that may still be refunded on this order")));
+                    return Err(OrderError::invalid(
+                        "amount",
+                        format!("{amount} fen is more than the {max} fen that may still be refunded on this order"),
+                    ));
                 }
                 Ok(picks)
             };
@@ -639,7 +652,10 @@ pub async fn offline_refund(
             let max = t.refundable_money();
             let amount = match amount_per_ticket_fen {
                 Some(a) if a > max => {
-                    return Err(OrderError::invalid("amount", format!("{a} fen is more than the {max} fen that may still be refunded on {}", t.ticket_id)))
+                    return Err(OrderError::invalid(
+                        "amount",
+                        format!("{a} fen is more than the {max} fen that may still be refunded on {}", t.ticket_id),
+                    ))
                 }
                 Some(a) => a,
                 None => {

@@ -31,10 +31,7 @@ pub fn holds(condition: Condition, current: Option<&Item>) -> bool {
 
 /// Checks every write against `read`, then returns the new state of each touched key
 /// (`None` = deleted). Shared by the embedded adapters so that they agree exactly.
-pub fn apply_writes(
-    writes: &[Write],
-    read: impl Fn(&Key) -> Result<Option<Item>, StoreError>,
-) -> Result<Vec<(Key, Option<Item>)>, StoreError> {
+pub fn apply_writes(writes: &[Write], read: impl Fn(&Key) -> Result<Option<Item>, StoreError>) -> Result<Vec<(Key, Option<Item>)>, StoreError> {
     validate_transaction(writes)?;
     let mut out = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
@@ -106,11 +103,7 @@ impl Store for MemoryStore {
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
         let records = self.records.lock().expect("store lock");
         let start = Key::new(pk, sk_prefix);
-        Ok(records
-            .range(start..)
-            .take_while(|(k, _)| k.pk == pk && k.sk.starts_with(sk_prefix))
-            .map(|(_, v)| v.clone())
-            .collect())
+        Ok(records.range(start..).take_while(|(k, _)| k.pk == pk && k.sk.starts_with(sk_prefix)).map(|(_, v)| v.clone()).collect())
     }
 
     async fn query_index(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {

@@ -19,10 +19,7 @@ fn data(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, V
 pub async fn from_cities(app: &App, f: Fields<'_>) -> Answer {
     let filter = f.opt_str("fromCity")?;
     let cities = catalogue::from_cities(app.store.as_ref(), filter.as_deref()).await.map_err(store_failure)?;
-    let list: Vec<Value> = cities
-        .into_iter()
-        .map(|c| json!({"provinceName": c.province, "fromCity": c.name, "cityCode": c.code}))
-        .collect();
+    let list: Vec<Value> = cities.into_iter().map(|c| json!({"provinceName": c.province, "fromCity": c.name, "cityCode": c.code})).collect();
     Ok(data([("fromCityList", Value::Array(list))]))
 }
 
@@ -30,10 +27,8 @@ pub async fn from_cities(app: &App, f: Fields<'_>) -> Answer {
 pub async fn to_cities(app: &App, f: Fields<'_>) -> Answer {
     let from = f.req_str("fromCity")?;
     let cities = catalogue::to_cities(app.store.as_ref(), &from).await.map_err(store_failure)?;
-    let list: Vec<Value> = cities
-        .into_iter()
-        .map(|c| json!({"provinceName": c.city.province, "toCity": c.city.name, "preSellDay": c.pre_sell_day}))
-        .collect();
+    let list: Vec<Value> =
+        cities.into_iter().map(|c| json!({"provinceName": c.city.province, "toCity": c.city.name, "preSellDay": c.pre_sell_day})).collect();
     Ok(data([("toCityList", Value::Array(list))]))
 }
 

@@ -84,8 +84,18 @@ fn custom(f: &Fields<'_>, prefix: &str) -> Result<CustomAddress, Failure> {
 }
 
 /// Stored, unchecked create fields (§3.5, §8.2).
-const INFO_FIELDS: [&str; 10] =
-    ["alipayTradeNo", "goodsId", "fromCityName", "fromCityCode", "toCityName", "toCityCode", "fromStationName", "toStationName", "contactName", "contactMobile"];
+const INFO_FIELDS: [&str; 10] = [
+    "alipayTradeNo",
+    "goodsId",
+    "fromCityName",
+    "fromCityCode",
+    "toCityName",
+    "toCityCode",
+    "fromStationName",
+    "toStationName",
+    "contactName",
+    "contactMobile",
+];
 
 /// Parses a create request (§3.5 shape checks).
 pub fn parse_create(f: &Fields<'_>) -> Result<CreateRequest, Failure> {

@@ -53,9 +53,7 @@ impl SpiCase {
     }
     /// Header names listed in `top-sign-list` (looked up case-insensitively), in list order.
     pub fn signed_header_names(&self) -> Vec<String> {
-        header(&self.headers, "top-sign-list")
-            .map(|l| l.split(',').map(str::to_string).collect())
-            .unwrap_or_default()
+        header(&self.headers, "top-sign-list").map(|l| l.split(',').map(str::to_string).collect()).unwrap_or_default()
     }
 }
 
