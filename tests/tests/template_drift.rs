@@ -75,7 +75,12 @@ fn every_function_binary_has_one_resource_and_every_route_matches() {
 fn every_function_main_only_wires_its_own_route() {
     for route in Route::ALL {
         let main = std::fs::read_to_string(root().join("functions").join(route.function()).join("src/main.rs")).unwrap();
-        assert!(main.contains(&format!("Route::{route:?})")), "functions/{}/src/main.rs does not serve Route::{route:?}", route.function());
+        let call = match route {
+            Route::Relation => "lambda::run_relation()".to_string(),
+            Route::FenbeitongNotify => "lambda::run_fenbeitong()".to_string(),
+            bus => format!("lambda::run_bus::<bus::{bus:?}>()"),
+        };
+        assert!(main.contains(&call), "functions/{}/src/main.rs does not call {call}", route.function());
         assert!(main.lines().count() < 20, "functions/{}/src/main.rs should only wire", route.function());
     }
 }
@@ -110,4 +115,31 @@ fn settings_a_production_stack_needs_have_no_empty_default() {
     ] {
         assert!(worker.contains(&format!("{var}:")), "outbox-worker does not get {var}");
     }
+}
+
+/// Symbols of a built function binary (`nm`), from the target directory of this test.
+fn symbols(function: &str) -> String {
+    let bin = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join(function);
+    assert!(bin.exists(), "{} is not built: run `cargo build --workspace --bins` (infra/test.sh does)", bin.display());
+    let out = std::process::Command::new("nm").arg("--demangle").arg(&bin).output().expect("nm (binutils) runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn each_function_links_only_what_its_interface_uses() {
+    // Demangled paths of the code a catalogue read must not carry.
+    let others = ["aws_sdk_sqs::", "busgate_domain::orders::", "busgate_domain::cases::", "busgate_domain::notices::", "busgate_edge::partners::"];
+    for function in ["seats", "from-cities", "to-cities", "lines", "stopped-schedules"] {
+        let syms = symbols(function);
+        assert!(syms.contains("busgate_edge::bus::catalogue::"), "{function} has no catalogue handler?");
+        for other in others {
+            assert!(!syms.contains(other), "{function} links {other}");
+        }
+    }
+    // A writer has the queue client and its own domain, not the partners'.
+    let create = symbols("orders-create");
+    assert!(create.contains("aws_sdk_sqs::") && create.contains("busgate_domain::orders::"));
+    assert!(!create.contains("busgate_domain::notices::") && !create.contains("busgate_edge::bus::catalogue::seats"));
+    let relation = symbols("relation");
+    assert!(relation.contains("busgate_domain::cases::") && !relation.contains("busgate_domain::orders::create"));
 }

@@ -1,8 +1,6 @@
 //! Lambda for the `fenbeitong-notify` interface: wiring only; the handler is shared with local mode.
 
-use busgate_edge::{lambda, Route};
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::run_http(Route::FenbeitongNotify).await
+    busgate_edge::lambda::run_fenbeitong().await
 }

@@ -1,8 +1,9 @@
-//! Lambda for the `stopped-schedules` interface: wiring only; the handler is shared with local mode.
+//! Lambda for the `stopped-schedules` interface: wiring only. It names its interface, so the binary links
+//! that handler alone; the handler is shared with local mode.
 
-use busgate_edge::{lambda, Route};
+use busgate_edge::{bus, lambda};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda::run_http(Route::StoppedSchedules).await
+    lambda::run_bus::<bus::StoppedSchedules>().await
 }

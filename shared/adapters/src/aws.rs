@@ -30,6 +30,11 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// The DynamoDB table alone (functions that never send to the queue).
+pub async fn connect_store(table: &str) -> crate::DynamoStore {
+    crate::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws_config().await), table)
+}
+
 /// The production adapters: the DynamoDB table and the SQS queue pair, on one configuration.
 pub async fn connect(table: &str, queue_url: &str, dlq_url: &str) -> (crate::DynamoStore, crate::SqsQueue) {
     let sdk = aws_config().await;

@@ -22,5 +22,5 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 pub use dynamo::DynamoStore;
 pub use embedded::EmbeddedStore;
-pub use memqueue::InProcessQueue;
+pub use memqueue::{InProcessQueue, NoQueue};
 pub use sqs::SqsQueue;

@@ -127,3 +127,24 @@ impl Queue for InProcessQueue {
         Ok(())
     }
 }
+
+/// The queue of a function that never sends (a catalogue read): every call fails, so a wiring
+/// mistake shows as an error, never as a lost message.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoQueue;
+
+#[async_trait::async_trait]
+impl Queue for NoQueue {
+    async fn send(&self, _: Lane, _: &str, _: u32) -> Result<(), QueueError> {
+        Err(QueueError::Unavailable("this function has no queue".into()))
+    }
+    async fn receive(&self, _: Lane, _: usize, _: u32) -> Result<Vec<Message>, QueueError> {
+        Err(QueueError::Unavailable("this function has no queue".into()))
+    }
+    async fn delete(&self, _: Lane, _: &str) -> Result<(), QueueError> {
+        Err(QueueError::Unavailable("this function has no queue".into()))
+    }
+    async fn retry_after(&self, _: Lane, _: &str, _: u32) -> Result<(), QueueError> {
+        Err(QueueError::Unavailable("this function has no queue".into()))
+    }
+}

@@ -28,6 +28,13 @@ impl App {
         App::new(config, Arc::new(store), Arc::new(queue), Arc::new(SystemClock))
     }
 
+    /// The AWS wiring of a function that never sends to the queue (a catalogue read): the
+    /// table only, so the function links no SQS client.
+    pub async fn aws_reader(config: Config) -> App {
+        let store = busgate_adapters::aws::connect_store(&config.table).await;
+        App::new(config, Arc::new(store), Arc::new(busgate_adapters::NoQueue), Arc::new(SystemClock))
+    }
+
     /// Queues the automatic issue of an order confirmed in async mode.
     pub async fn queue_issue(&self, alitrip_order_id: &str) {
         let body = serde_json::to_string(&IssueJob { issue_order: alitrip_order_id.to_string() }).expect("job serialises");

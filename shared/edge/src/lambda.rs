@@ -6,18 +6,16 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
 use crate::app::App;
 use crate::config::{Config, Requirement};
-use crate::pipeline::{handle, Inbound, Outbound};
-use crate::routes::Route;
+use crate::pipeline::{Inbound, Outbound};
 
 /// Structured JSON logs (CloudWatch, request id from the runtime's span).
 pub fn init_logging() {
     lambda_runtime::tracing::init_default_subscriber();
 }
 
-/// Configuration and dependencies, once per cold start; a bad or missing setting stops the
-/// function at init with the variable's name (never its value), rather than serving with an
-/// empty secret.
-pub async fn init(needs: &[Requirement]) -> Result<App, lambda_runtime::Error> {
+/// Configuration, once per cold start; a bad or missing setting stops the function at init
+/// with the variable's name (never its value), rather than serving with an empty secret.
+pub async fn init_config(needs: &[Requirement]) -> Result<Config, lambda_runtime::Error> {
     init_logging();
     let fail = |e: String| {
         tracing::error!(error = %e, "init failed");
@@ -26,20 +24,12 @@ pub async fn init(needs: &[Requirement]) -> Result<App, lambda_runtime::Error> {
     let mut config = Config::from_env().map_err(|e| fail(format!("configuration: {e}")))?;
     crate::secrets::resolve(&mut config).await.map_err(|e| fail(format!("secrets: {e}")))?;
     config.require(needs).map_err(|e| fail(format!("configuration: {e}")))?;
-    Ok(App::aws(config).await)
+    Ok(config)
 }
 
-/// What an HTTP route's function needs configured.
-fn http_needs(route: Route) -> Vec<Requirement> {
-    let mut needs = vec![];
-    match route {
-        Route::FenbeitongNotify => needs.push(Requirement::FenbeitongTokens),
-        _ => needs.push(Requirement::QimenSecret),
-    }
-    if !matches!(route, Route::FromCities | Route::ToCities | Route::Lines | Route::Seats | Route::StoppedSchedules) {
-        needs.push(Requirement::Queue);
-    }
-    needs
+/// [`init_config`], then the store and the outbox queue.
+pub async fn init(needs: &[Requirement]) -> Result<App, lambda_runtime::Error> {
+    Ok(App::aws(init_config(needs).await?).await)
 }
 
 /// The request side of the glue: an API Gateway (payload v2) request as the pipeline's
@@ -66,14 +56,36 @@ pub fn outbound(out: Outbound) -> Response<Body> {
     Response::builder().status(out.status).header("content-type", Outbound::CONTENT_TYPE).body(Body::Binary(out.body)).expect("valid response")
 }
 
-/// Runs an HTTP interface function.
-pub async fn run_http(route: Route) -> Result<(), lambda_runtime::Error> {
-    let app = init(&http_needs(route)).await?;
+/// Serves HTTP requests with `serve` until the runtime stops.
+async fn serve_http<F, Fut>(app: App, serve: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(App, Inbound) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = Outbound> + Send,
+{
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(outbound(handle(&app, route, inbound(req)).await)) }
+        async move { Ok::<_, Infallible>(outbound(serve(app, inbound(req)).await)) }
     }))
     .await
+}
+
+/// Runs the function of one bus interface. It links that interface's handler and nothing of
+/// the others; a catalogue read (`!I::WRITES`) builds no queue client either.
+pub async fn run_bus<I: crate::bus::Interface>() -> Result<(), lambda_runtime::Error> {
+    let app = I::connect(init_config(I::NEEDS).await?).await;
+    serve_http(app, |app, req| async move { crate::pipeline::handle_bus::<I>(&app, req).await }).await
+}
+
+/// Runs the collaboration work order callback's function.
+pub async fn run_relation() -> Result<(), lambda_runtime::Error> {
+    let app = init(&[Requirement::QimenSecret, Requirement::Queue]).await?;
+    serve_http(app, |app, req| async move { crate::pipeline::handle_relation(&app, req).await }).await
+}
+
+/// Runs the Fenbeitong notice function.
+pub async fn run_fenbeitong() -> Result<(), lambda_runtime::Error> {
+    let app = init(&[Requirement::FenbeitongTokens, Requirement::Queue]).await?;
+    serve_http(app, |app, req| async move { crate::pipeline::handle_fenbeitong(&app, req).await }).await
 }
 
 /// Time kept back from the function's deadline to answer the batch (and settle what finished).

@@ -58,42 +58,70 @@ pub async fn handle_path(app: &App, req: Inbound) -> Outbound {
     }
 }
 
-/// Serves a request on `route` (a Lambda knows its route).
+/// Serves a request on `route`, whichever it is (local mode: one process, every route).
 pub async fn handle(app: &App, route: Route, req: Inbound) -> Outbound {
-    // The span follows the future (`instrument`), never a guard held across an `.await`: a
-    // guard would leak into whatever task the executor polls next on this thread.
-    let span = tracing::info_span!("request", request_id = %req.request_id, interface = route.function());
-    handle_in_span(app, route, req).instrument(span).await
+    match route {
+        Route::Relation => handle_relation(app, req).await,
+        Route::FenbeitongNotify => handle_fenbeitong(app, req).await,
+        bus => {
+            let every: &Handler = &move |app, f| Box::pin(crate::bus::dispatch(app, bus, f));
+            in_span(bus, &req.request_id.clone(), bus_answer(app, bus, &req, every)).await
+        }
+    }
 }
 
-async fn handle_in_span(app: &App, route: Route, req: Inbound) -> Outbound {
-    let started = Instant::now();
-    let (out, code) = match route {
-        r if r.is_bus() => {
-            let result = bus(app, r, &req).await;
-            let code = match &result {
-                Ok(_) => "0".to_string(),
-                Err(Refusal::Sign(_)) => "sign-check-failure".to_string(),
-                Err(Refusal::Envelope(f)) => f.code.code().to_string(),
-            };
-            let body = match &result {
-                Ok(data) => fliggy::success(data.clone()),
-                Err(Refusal::Sign(_)) => fliggy::SIGN_FAILURE_BODY.as_bytes().to_vec(),
-                Err(Refusal::Envelope(f)) => fliggy::failure(f),
-            };
-            if let Err(Refusal::Sign(why)) = &result {
-                tracing::warn!(reason = %why, "signature refused");
-            }
-            (Outbound::ok(body), code)
-        }
-        Route::Relation => crate::partners::relation(app, &req).await,
-        Route::FenbeitongNotify => crate::partners::fenbeitong(app, &req).await,
-        _ => unreachable!("every route is bus or partner"),
+/// Serves a request of one bus interface: the Lambda of `I` links `I`'s handler only.
+pub async fn handle_bus<I: crate::bus::Interface>(app: &App, req: Inbound) -> Outbound {
+    in_span(I::ROUTE, &req.request_id.clone(), bus_answer(app, I::ROUTE, &req, &I::call)).await
+}
+
+/// Serves the collaboration work order callback.
+pub async fn handle_relation(app: &App, req: Inbound) -> Outbound {
+    in_span(Route::Relation, &req.request_id.clone(), crate::partners::relation(app, &req)).await
+}
+
+/// Serves a Fenbeitong notice.
+pub async fn handle_fenbeitong(app: &App, req: Inbound) -> Outbound {
+    in_span(Route::FenbeitongNotify, &req.request_id.clone(), crate::partners::fenbeitong(app, &req)).await
+}
+
+/// Runs `answer` in the request's span, then logs and counts the outcome. The span follows the
+/// future (`instrument`), never a guard held across an `.await`: a guard would leak into
+/// whatever task the executor polls next on this thread.
+async fn in_span(route: Route, request_id: &str, answer: impl std::future::Future<Output = (Outbound, String)>) -> Outbound {
+    let span = tracing::info_span!("request", request_id = %request_id, interface = route.function());
+    async {
+        let started = Instant::now();
+        let (out, code) = answer.await;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(code = %code, status = out.status, ms, "answered");
+        metrics::request(route.function(), &code, ms);
+        out
+    }
+    .instrument(span)
+    .await
+}
+
+/// What the pipeline calls once a bus request is verified and parsed.
+type Handler = dyn for<'a> Fn(&'a App, Fields<'a>) -> crate::bus::BusFuture<'a> + Sync;
+
+/// A bus request through the pipeline and `handler`, in the bus envelope.
+async fn bus_answer(app: &App, route: Route, req: &Inbound, handler: &Handler) -> (Outbound, String) {
+    let result = bus(app, route, req, handler).await;
+    let code = match &result {
+        Ok(_) => "0".to_string(),
+        Err(Refusal::Sign(_)) => "sign-check-failure".to_string(),
+        Err(Refusal::Envelope(f)) => f.code.code().to_string(),
     };
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(code = %code, status = out.status, ms, "answered");
-    metrics::request(route.function(), &code, ms);
-    out
+    let body = match &result {
+        Ok(data) => fliggy::success(data.clone()),
+        Err(Refusal::Sign(_)) => fliggy::SIGN_FAILURE_BODY.as_bytes().to_vec(),
+        Err(Refusal::Envelope(f)) => fliggy::failure(f),
+    };
+    if let Err(Refusal::Sign(why)) = &result {
+        tracing::warn!(reason = %why, "signature refused");
+    }
+    (Outbound::ok(body), code)
 }
 
 /// Why a bus request was refused before or by its handler.
@@ -139,7 +167,7 @@ pub fn is_json_media_type(content_type: Option<&str>) -> bool {
     media.eq_ignore_ascii_case("application/json")
 }
 
-async fn bus(app: &App, route: Route, req: &Inbound) -> Result<Map<String, Value>, Refusal> {
+async fn bus(app: &App, route: Route, req: &Inbound, handler: &Handler) -> Result<Map<String, Value>, Refusal> {
     // A form body would verify over its decoded fields and then be parsed as raw JSON: only
     // JSON is taken, so the bytes parsed are the bytes signed.
     if req.body.len() > app.config.max_body_bytes {
@@ -170,5 +198,5 @@ async fn bus(app: &App, route: Route, req: &Inbound) -> Result<Map<String, Value
     }
     let map = parse_object(&req.body).map_err(Failure::from)?;
     let fields = Fields::new(&map);
-    crate::bus::dispatch(app, route, fields).await.map_err(Refusal::Envelope)
+    handler(app, fields).await.map_err(Refusal::Envelope)
 }

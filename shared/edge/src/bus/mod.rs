@@ -7,6 +7,7 @@ use busgate_wire::json::Fields;
 use serde_json::{Map, Value};
 
 use crate::app::App;
+use crate::config::{Config, Requirement};
 use crate::routes::Route;
 
 mod catalogue;
@@ -15,25 +16,82 @@ mod refunds;
 
 pub type Answer = Result<Map<String, Value>, Failure>;
 
+/// A handler's answer, boxed so that one interface can be named as a type.
+pub type BusFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send + 'a>>;
+
+/// One bus interface as a type: a Lambda that names it links its handler and nothing of the
+/// other interfaces (the pipeline is generic over it).
+pub trait Interface: Send + Sync + 'static {
+    const ROUTE: Route;
+    /// What its function needs configured.
+    const NEEDS: &'static [Requirement];
+    fn call<'a>(app: &'a App, f: Fields<'a>) -> BusFuture<'a>;
+    /// Its AWS wiring: a catalogue read never hands anything to the outbox queue, so its
+    /// function is built without a queue client (and links none).
+    fn connect(config: Config) -> impl std::future::Future<Output = App> + Send;
+}
+
+macro_rules! wiring {
+    (reads, $config:expr) => {
+        App::aws_reader($config).await
+    };
+    (writes, $config:expr) => {
+        App::aws($config).await
+    };
+}
+
+macro_rules! needs {
+    (reads) => {
+        &[Requirement::QimenSecret]
+    };
+    (writes) => {
+        &[Requirement::QimenSecret, Requirement::Queue]
+    };
+}
+
+macro_rules! interfaces {
+    ($($ty:ident => $route:ident, $kind:ident, $handler:path;)*) => {
+        $(
+            #[doc = concat!("The `", stringify!($route), "` interface.")]
+            pub struct $ty;
+            impl Interface for $ty {
+                const ROUTE: Route = Route::$route;
+                const NEEDS: &'static [Requirement] = needs!($kind);
+                fn call<'a>(app: &'a App, f: Fields<'a>) -> BusFuture<'a> {
+                    Box::pin($handler(app, f))
+                }
+                async fn connect(config: Config) -> App {
+                    wiring!($kind, config)
+                }
+            }
+        )*
+
+        /// Every bus interface on one process (local mode).
+        pub async fn dispatch(app: &App, route: Route, f: Fields<'_>) -> Answer {
+            match route {
+                $(Route::$route => $ty::call(app, f).await,)*
+                _ => Err(Failure::new(RetCode::SystemError, "interface not available")),
+            }
+        }
+    };
+}
+
+interfaces! {
+    FromCities => FromCities, reads, catalogue::from_cities;
+    ToCities => ToCities, reads, catalogue::to_cities;
+    Lines => Lines, reads, catalogue::lines;
+    Seats => Seats, reads, catalogue::seats;
+    StoppedSchedules => StoppedSchedules, reads, catalogue::stopped_schedules;
+    OrdersCreate => OrdersCreate, writes, orders::create;
+    OrdersQuery => OrdersQuery, writes, orders::query;
+    OrdersConfirm => OrdersConfirm, writes, orders::confirm;
+    OrdersClose => OrdersClose, writes, orders::close;
+    RefundsFee => RefundsFee, writes, refunds::fee;
+    RefundsApply => RefundsApply, writes, refunds::apply;
+}
+
 /// A store failure answers `system-error`, which Fliggy may safely retry (§2.4).
 pub(crate) fn store_failure(e: StoreError) -> Failure {
     tracing::error!(error = %e, "store failure");
     Failure::plain(RetCode::SystemError)
-}
-
-pub async fn dispatch(app: &App, route: Route, f: Fields<'_>) -> Answer {
-    match route {
-        Route::FromCities => catalogue::from_cities(app, f).await,
-        Route::ToCities => catalogue::to_cities(app, f).await,
-        Route::Lines => catalogue::lines(app, f).await,
-        Route::Seats => catalogue::seats(app, f).await,
-        Route::StoppedSchedules => catalogue::stopped_schedules(app, f).await,
-        Route::OrdersCreate => orders::create(app, f).await,
-        Route::OrdersQuery => orders::query(app, f).await,
-        Route::OrdersConfirm => orders::confirm(app, f).await,
-        Route::OrdersClose => orders::close(app, f).await,
-        Route::RefundsFee => refunds::fee(app, f).await,
-        Route::RefundsApply => refunds::apply(app, f).await,
-        _ => Err(Failure::new(RetCode::SystemError, "interface not available")),
-    }
 }
