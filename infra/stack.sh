@@ -30,6 +30,9 @@
 #   --without-parameter NAME do not create the SSM parameter /busgate/<Stage>/NAME (what a forgotten
 #                            put-parameter does), e.g. qimen-app-secret
 #   --release                run release builds (default: the debug build of the same crates)
+#   --arm64                  run the arm64 bundle that ships (target/lambda/<name>/bootstrap, built by
+#                            `infra/test.sh --package` or `cargo lambda build --release --arm64`) under
+#                            qemu-user (Debian qemu-user and libc6-arm64-cross; slower cold starts)
 #   --no-build               use the binaries already built
 #   --no-demo                do not import the demo catalogue
 # Secrets come from the environment, as production keeps them in SSM: BUSGATE_QIMEN_SECRET,
@@ -62,6 +65,7 @@ while (($#)); do
         --sweep-every) SWEEP="$2"; shift ;;
         --without-parameter) WITHOUT+=("$2"); shift ;;
         --release) PROFILE=release ;;
+        --arm64) PROFILE=arm64 ;;
         --no-build) BUILD=0 ;;
         --no-demo) DEMO=0 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -109,8 +113,15 @@ up() {
 
     # --- the function binaries (and busgate for the demo import)
     local target="${CARGO_TARGET_DIR:-$ROOT/target}"
-    local flags=() bin="$target/debug"
+    local flags=() bin="$target/debug" layout=()
     [[ "$PROFILE" == release ]] && flags=(--release) bin="$target/release"
+    if [[ "$PROFILE" == arm64 ]]; then
+        command -v qemu-aarch64 >/dev/null && [[ -d /usr/aarch64-linux-gnu ]] \
+            || die "--arm64 needs qemu-user and libc6-arm64-cross (apt-get install qemu-user libc6-arm64-cross)"
+        [[ -x "$target/lambda/seats/bootstrap" ]] || die "no arm64 bundle in $target/lambda: run infra/test.sh --package first"
+        layout=(--lambda-layout --exec-prefix "qemu-aarch64 -L /usr/aarch64-linux-gnu")
+        bin="$target/lambda"
+    fi
     if ((BUILD)); then
         say "cargo build --workspace --bins ${flags[*]}"
         (cd "$ROOT" && env -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_SQS cargo build --workspace --bins ${flags[@]+"${flags[@]}"} >&2)
@@ -151,7 +162,7 @@ up() {
     setsid nohup "$VENV/bin/python" "$ROOT/infra/stack/stackd.py" --template "$TEMPLATE" --state-dir "$STATE" \
         --bin-dir "$bin" --ddb-endpoint "$DDB" --moto-endpoint "$MOTO" --sweep-every "$SWEEP" \
         --extension-delay-ms "$EXT_DELAY" --top-secret "$top_secret" --fenbeitong-sign-key "$sign_key" \
-        --fenbeitong-access-token "$access_token" --fakes-port "$fakes_port" "${tparams[@]}" "${ssm_args[@]}" \
+        --fenbeitong-access-token "$access_token" --fakes-port "$fakes_port" "${tparams[@]}" "${ssm_args[@]}" ${layout[@]+"${layout[@]}"} \
         >"$STATE/logs/stackd.log" 2>&1 </dev/null &
     echo $! >"$STATE/stackd.pid"
     local pid=$!
@@ -166,10 +177,11 @@ up() {
     done
     [[ -f "$STATE/stack.env" ]] || die "the stack was not ready within 60 s (log: $STATE/logs/stackd.log)"
     if ((DEMO)); then
-        local demo="$STATE/demo-catalogue.json"
+        local demo="$STATE/demo-catalogue.json" cli="$bin/busgate"
+        [[ "$PROFILE" == arm64 ]] && cli="$target/debug/busgate"
         (set -a; . "$STATE/stack.env"; set +a
-         "$bin/busgate" catalogue demo >"$demo"
-         "$bin/busgate" catalogue import "$demo" --target aws >/dev/null) || die "demo catalogue import failed"
+         "$cli" catalogue demo >"$demo"
+         "$cli" catalogue import "$demo" --target aws >/dev/null) || die "demo catalogue import failed"
         say "demo catalogue imported"
     fi
     say "up in $(since "$t0") s; logs in $STATE/logs; stop with: infra/stack.sh down --state-dir $STATE"

@@ -17,6 +17,9 @@
 #              output, and every functions/<name> crate has a function in the template (and back)
 #   package    only with --package: cargo lambda build --release --arm64 for every functions/<name>,
 #              then the size of each target/lambda/<name>/bootstrap
+#   bundle     only with --package: that arm64 bundle, as it ships, on the offline AWS stack
+#              (infra/stack.sh up --arm64, under qemu-user; Debian qemu-user and libc6-arm64-cross are
+#              installed when missing) and `busgate sim --strict` against it
 #
 # Environment: everything infra/emulators.sh reads (BUSGATE_CACHE_DIR, BUSGATE_DDB_PORT, ...), and
 #   BUSGATE_INSTALL_NEXTEST=0     do not cargo-install nextest when it is missing
@@ -219,6 +222,21 @@ phase_package() {
     return "$rc"
 }
 
+phase_bundle() {
+    if ! command -v qemu-aarch64 >/dev/null || [[ ! -d /usr/aarch64-linux-gnu ]]; then
+        [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || { echo "needs qemu-user and libc6-arm64-cross" >&2; return 1; }
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user libc6-arm64-cross; } >&2 || return 1
+    fi
+    local state="$CACHE/bundle-stack.$$" rc=0 target
+    target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+    CARGO_TARGET_DIR="$target" "$ROOT/infra/stack.sh" up --arm64 --no-build --state-dir "$state" >"$state.env" || return 1
+    (set -a; . "$state.env"; set +a
+     "$target/debug/busgate" sim --base-url "$BUSGATE_BASE_URL" --fenbeitong-token demo-fenbeitong-token-0001 --strict --async-wait-secs 60) >&2 || rc=1
+    "$ROOT/infra/stack.sh" down --state-dir "$state" || true
+    rm -rf "$state" "$state.env"
+    return "$rc"
+}
+
 run_phase tools phase_tools
 run_phase emulators phase_emulators
 if ((HAVE_NEXTEST)); then run_phase doctests phase_doctests; fi
@@ -226,7 +244,10 @@ run_phase tests phase_tests
 run_phase hours phase_hours
 run_phase style phase_style
 run_phase lint phase_lint
-if ((PACKAGE)); then run_phase package phase_package; fi
+if ((PACKAGE)); then
+    run_phase package phase_package
+    run_phase bundle phase_bundle
+fi
 
 T_TOTAL="$(awk -v a="$T_ALL" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"
 {

@@ -559,13 +559,17 @@ class Function:
         return e
 
     def start(self):
-        path = os.path.join(self.stack.args.bin_dir, self.binary)
+        if self.stack.args.lambda_layout:
+            path = os.path.join(self.stack.args.bin_dir, self.binary, "bootstrap")  # target/lambda/<name>/bootstrap
+        else:
+            path = os.path.join(self.stack.args.bin_dir, self.binary)
         logf = open(os.path.join(self.stack.logs, f"{self.binary}.log"), "ab")
         self.init_error = None
         # A new instance gets a new invocation queue; a `next` of the dead one still waiting is woken.
         self.pending.put(None)
         self.pending = queue.Queue()
-        self.proc = subprocess.Popen([path], env=self.env(), stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        argv = self.stack.args.exec_prefix.split() + [path] if self.stack.args.exec_prefix else [path]
+        self.proc = subprocess.Popen(argv, env=self.env(), stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.stats["cold_starts"] += 1
         if self.has_extension and not self.ext_started:
             self.ext_started = True
@@ -1031,6 +1035,8 @@ def main():
     ap.add_argument("--fenbeitong-sign-key", required=True)
     ap.add_argument("--fenbeitong-access-token", required=True)
     ap.add_argument("--fakes-port", type=int, default=0)
+    ap.add_argument("--lambda-layout", action="store_true", help="binaries as cargo-lambda writes them: BIN_DIR/<name>/bootstrap")
+    ap.add_argument("--exec-prefix", default="", help="command that runs each binary (e.g. qemu-aarch64 -L /usr/aarch64-linux-gnu)")
     args = ap.parse_args()
 
     stack = Stack(args)
