@@ -91,18 +91,8 @@ async fn drive(duration: Duration, concurrency: usize, request: Arc<dyn Fn(usize
 }
 
 fn signed_url(base: &str, route: Route, body: &[u8], secret: &str) -> String {
-    let params = [
-        ("app_key", "12345678".to_string()),
-        ("format", "json".to_string()),
-        ("method", route.default_method().unwrap_or_default().to_string()),
-        ("sign_method", "md5".to_string()),
-        ("timestamp", busgate_signing::format_timestamp(chrono::Utc::now())),
-        ("v", "2.0".to_string()),
-    ];
-    let query = busgate_signing::encode_query(&params);
-    let spi = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some("application/json;charset=utf-8"), body };
-    let sign = busgate_signing::spi_sign(&spi, secret).expect("json is signable");
-    format!("{base}{}?{query}&sign={sign}", route.path())
+    let timestamp = busgate_signing::format_timestamp(chrono::Utc::now());
+    format!("{base}{}?{}", route.path(), busgate_signing::qimen_query(route.default_method().unwrap_or_default(), body, secret, &timestamp))
 }
 
 pub async fn run(opts: &Options) {

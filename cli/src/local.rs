@@ -325,19 +325,9 @@ async fn recorded_calls(State(s): State<Shared>) -> Response {
 pub fn example_request(base_url: &str, secret: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     let body = r#"{"fromCity":"上海"}"#;
     let route = busgate_edge::Route::FromCities;
-    let params = [
-        ("app_key", "12345678".to_string()),
-        ("format", "json".to_string()),
-        ("method", route.default_method().unwrap_or_default().to_string()),
-        ("sign_method", "md5".to_string()),
-        ("timestamp", busgate_signing::format_timestamp(now)),
-        ("v", "2.0".to_string()),
-    ];
-    let query = busgate_signing::encode_query(&params);
-    let content_type = "application/json;charset=utf-8";
-    let spi = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some(content_type), body: body.as_bytes() };
-    let sign = busgate_signing::spi_sign(&spi, secret).unwrap_or_default();
-    format!("curl -s -X POST '{base_url}{}?{query}&sign={sign}' -H 'Content-Type: {content_type}' --data-raw '{body}'", route.path())
+    let method = route.default_method().unwrap_or_default();
+    let query = busgate_signing::qimen_query(method, body.as_bytes(), secret, &busgate_signing::format_timestamp(now));
+    format!("curl -s -X POST '{base_url}{}?{query}' -H 'Content-Type: application/json;charset=utf-8' --data-raw '{body}'", route.path())
 }
 
 /// What `busgate local` prints when it is ready.

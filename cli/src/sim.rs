@@ -182,12 +182,7 @@ fn random_order_id() -> String {
 
 impl Sim {
     fn query(&self, method: &str, body: &[u8], timestamp: &str) -> String {
-        let params =
-            [("app_key", "12345678"), ("format", "json"), ("method", method), ("sign_method", "md5"), ("timestamp", timestamp), ("v", "2.0")];
-        let query = busgate_signing::encode_query(&params);
-        let req = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some("application/json;charset=utf-8"), body };
-        let sign = busgate_signing::spi_sign(&req, &self.opts.qimen_secret).unwrap_or_default();
-        format!("{query}&sign={sign}")
+        busgate_signing::qimen_query(method, body, &self.opts.qimen_secret, timestamp)
     }
 
     async fn post(&self, path: &str, query: &str, content_type: &str, body: Vec<u8>) -> Result<Answer, String> {

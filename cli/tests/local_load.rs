@@ -18,17 +18,8 @@ const RUN_FOR: Duration = Duration::from_secs(4);
 const MAX_PER_CONNECTION: usize = 2_000;
 
 fn signed_url(base: &str, route: Route, body: &[u8]) -> String {
-    let params = [
-        ("app_key", "12345678".to_string()),
-        ("format", "json".to_string()),
-        ("method", route.default_method().unwrap().to_string()),
-        ("sign_method", "md5".to_string()),
-        ("timestamp", busgate_signing::format_timestamp(chrono::Utc::now())),
-        ("v", "2.0".to_string()),
-    ];
-    let query = busgate_signing::encode_query(&params);
-    let req = busgate_signing::SpiRequest { raw_query: &query, headers: &[], content_type: Some("application/json"), body };
-    format!("{base}{}?{query}&sign={}", route.path(), busgate_signing::spi_sign(&req, DEMO_QIMEN_SECRET).unwrap())
+    let timestamp = busgate_signing::format_timestamp(chrono::Utc::now());
+    format!("{base}{}?{}", route.path(), busgate_signing::qimen_query(route.default_method().unwrap(), body, DEMO_QIMEN_SECRET, &timestamp))
 }
 
 #[test]

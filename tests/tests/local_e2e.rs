@@ -174,3 +174,15 @@ async fn data_persists_across_restarts() {
     }
     second.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banners_example_request_is_answered() {
+    let (local, _dir) = start_local(&[]).await;
+    let example = busgate_cli::local::example_request(&local.base_url(), DEMO_QIMEN_SECRET, chrono::Utc::now());
+    // curl -s -X POST '<url>' -H 'Content-Type: <type>' --data-raw '<body>'
+    let quoted: Vec<&str> = example.split('\'').skip(1).step_by(2).collect();
+    let (url, content_type, body) = (quoted[0], quoted[1].trim_start_matches("Content-Type: "), quoted[2]);
+    let (status, v) = post_raw(url, content_type, body.as_bytes().to_vec()).await;
+    assert_eq!((status, v["retCode"].as_str()), (200, Some("0")), "{example}: {v}");
+    local.stop();
+}

@@ -341,6 +341,17 @@ pub fn spi_sign(req: &SpiRequest<'_>, secret: &str) -> Result<String, SpiError> 
     Ok(hex_upper(&Md5::digest(&data)))
 }
 
+/// The query Qimen sends with a JSON call of `method`: `app_key`, `format`, `method`,
+/// `sign_method`, `timestamp`, `v`, then `sign` over them and `body`. What the simulator, local
+/// mode's example request, the load tests and the benchmarks send.
+pub fn qimen_query(method: &str, body: &[u8], secret: &str, timestamp: &str) -> String {
+    let params = [("app_key", "12345678"), ("format", "json"), ("method", method), ("sign_method", "md5"), ("timestamp", timestamp), ("v", "2.0")];
+    let query = encode_query(&params);
+    let req = SpiRequest { raw_query: &query, headers: &[], content_type: Some("application/json;charset=utf-8"), body };
+    let sign = spi_sign(&req, secret).expect("a JSON body is always signable");
+    format!("{query}&sign={sign}")
+}
+
 /// Verifies an inbound Qimen SPI request. The remote sign is read from the query only and
 /// compared case-sensitively in constant time.
 pub fn verify_spi(req: &SpiRequest<'_>, secret: &str) -> Result<(), SpiError> {
