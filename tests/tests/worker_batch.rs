@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use busgate_adapters::InProcessQueue;
-use busgate_domain::outbox::{Callback, CallbackStatus, Delivery};
+use busgate_domain::outbox::{Callback, CallbackStatus, QueueMessage};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Store;
 use busgate_domain::SystemClock;
@@ -59,7 +59,7 @@ async fn two_callbacks(store: &MemoryStore) -> Vec<aws_lambda_events::sqs::SqsMe
         store.transact(vec![cb.insert()]).await.unwrap();
         let mut m = aws_lambda_events::sqs::SqsMessage::default();
         m.message_id = Some(format!("m-{which}"));
-        m.body = Some(serde_json::to_string(&Delivery { callback_id: cb.id.clone() }).unwrap());
+        m.body = Some(QueueMessage::Deliver { callback_id: cb.id.clone() }.body());
         records.push(m);
     }
     records

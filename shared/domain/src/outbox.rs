@@ -101,24 +101,31 @@ impl Callback {
     }
 }
 
-/// What the delivery queue carries: only the callback id (the record holds the payload).
+/// What the delivery queue carries: one type for every message. Each kind is told by its one
+/// field, so the JSON stays `{"callback_id":…}`, `{"issue_order":…}` or `{"approve_refund":…}`
+/// and messages already queued (or in the dead-letter queue) keep their meaning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub callback_id: String,
+#[serde(untagged)]
+pub enum QueueMessage {
+    /// Deliver this callback (the record holds the payload and its state).
+    Deliver { callback_id: String },
+    /// Issue the tickets of an order confirmed in async mode (the automatic issue job of
+    /// fliggy-bus.md §3.7).
+    Issue { issue_order: String },
+    /// Approve an async refund automatically (`BUSGATE_AUTO_REFUND`).
+    ApproveRefund { approve_refund: String },
 }
 
-/// The other job the queue carries: issuing the tickets of an order confirmed in async mode
-/// (the "automatic" issue job of fliggy-bus.md §3.7), decided by the worker.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssueJob {
-    pub issue_order: String,
-}
+impl QueueMessage {
+    /// The message body.
+    pub fn body(&self) -> String {
+        serde_json::to_string(self).expect("queue messages serialise")
+    }
 
-/// The third job: approving an async refund automatically (`BUSGATE_AUTO_REFUND`), decided by
-/// the worker like the issue job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RefundJob {
-    pub approve_refund: String,
+    /// Reads a message body; `None` for anything that is not one of ours.
+    pub fn parse(body: &str) -> Option<QueueMessage> {
+        serde_json::from_str(body).ok()
+    }
 }
 
 /// A fresh callback id: time-ordered, unique.
@@ -126,4 +133,25 @@ pub fn new_callback_id(now: DateTime<Utc>) -> String {
     use rand::Rng;
     let n: u64 = rand::rng().random();
     format!("CB{}{:016X}", now.format("%Y%m%d%H%M%S"), n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueMessage;
+
+    #[test]
+    fn queue_messages_keep_their_json_and_are_told_apart_by_their_field() {
+        for (m, json) in [
+            (QueueMessage::Deliver { callback_id: "CB1".into() }, r#"{"callback_id":"CB1"}"#),
+            (QueueMessage::Issue { issue_order: "9001".into() }, r#"{"issue_order":"9001"}"#),
+            (QueueMessage::ApproveRefund { approve_refund: "RF1".into() }, r#"{"approve_refund":"RF1"}"#),
+        ] {
+            assert_eq!(m.body(), json);
+            assert_eq!(QueueMessage::parse(json), Some(m));
+        }
+        // The dead-letter shape of earlier versions still reads as its callback.
+        assert_eq!(QueueMessage::parse(r#"{"callback_id":"CB2","reason":"x"}"#), Some(QueueMessage::Deliver { callback_id: "CB2".into() }));
+        assert_eq!(QueueMessage::parse(r#"{"something":"else"}"#), None);
+        assert_eq!(QueueMessage::parse("not json"), None);
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use busgate_domain::outbox::{Delivery, IssueJob, RefundJob};
+use busgate_domain::outbox::QueueMessage;
 use busgate_domain::queue::{Lane, Queue};
 use busgate_domain::store::Store;
 use busgate_domain::{Clock, SystemClock};
@@ -37,7 +37,7 @@ impl App {
 
     /// Queues the automatic issue of an order confirmed in async mode.
     pub async fn queue_issue(&self, alitrip_order_id: &str) {
-        let body = serde_json::to_string(&IssueJob { issue_order: alitrip_order_id.to_string() }).expect("job serialises");
+        let body = QueueMessage::Issue { issue_order: alitrip_order_id.to_string() }.body();
         if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_issue_delay_secs).await {
             tracing::warn!(order = %alitrip_order_id, error = %e, "issue job not queued; the deadline will fail the order");
         }
@@ -45,7 +45,7 @@ impl App {
 
     /// Queues the automatic approval of a refund accepted in async mode.
     pub async fn queue_refund(&self, refund_id: &str) {
-        let body = serde_json::to_string(&RefundJob { approve_refund: refund_id.to_string() }).expect("job serialises");
+        let body = QueueMessage::ApproveRefund { approve_refund: refund_id.to_string() }.body();
         if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_refund_delay_secs).await {
             tracing::warn!(refund = %refund_id, error = %e, "refund job not queued; the sweeper approves it at its deadline");
         }
@@ -55,7 +55,7 @@ impl App {
     /// callback is pending in the store and the sweeper queues it again.
     pub async fn dispatch(&self, callback_ids: &[String]) {
         for id in callback_ids {
-            let body = serde_json::to_string(&Delivery { callback_id: id.clone() }).expect("delivery serialises");
+            let body = QueueMessage::Deliver { callback_id: id.clone() }.body();
             if let Err(e) = self.queue.send(Lane::Main, &body, 0).await {
                 tracing::warn!(callback = %id, error = %e, "callback not queued; the sweeper will queue it");
             }

@@ -2,7 +2,7 @@
 //! is the truth: a delivered one is never sent again, a dead one waits for `busgate outbox
 //! replay`; the queue only says "look at this callback now".
 
-use busgate_domain::outbox::{Callback, CallbackStatus, Delivery, Destination, IssueJob, RefundJob};
+use busgate_domain::outbox::{Callback, CallbackStatus, Destination, QueueMessage};
 use busgate_domain::queue::{Lane, Message};
 use busgate_domain::store::{Condition, StoreError, Write};
 use chrono::{DateTime, Utc};
@@ -46,24 +46,24 @@ async fn record(app: &App, cb: &Callback, version: u64) -> Result<(), StoreError
 
 /// The automatic issue of an async-confirmed order: decided as a success (a timed-out or
 /// already decided order is left as it is), its bookticket.confirm dispatched.
-async fn issue(app: &App, job: &IssueJob) -> Disposition {
-    match busgate_domain::orders::decide_issue(app.store.as_ref(), &job.issue_order, true, None, None, app.clock.now()).await {
+async fn issue(app: &App, order: &str) -> Disposition {
+    match busgate_domain::orders::decide_issue(app.store.as_ref(), order, true, None, None, app.clock.now()).await {
         Ok(decision) => {
-            tracing::info!(order = %job.issue_order, outcome = ?decision.outcome, "automatic issue");
+            tracing::info!(order = %order, outcome = ?decision.outcome, "automatic issue");
             app.dispatch(&decision.callback_ids).await;
             Disposition::Done
         }
         Err(busgate_domain::orders::OrderError::Store(e)) => {
-            tracing::warn!(order = %job.issue_order, error = %e, "automatic issue failed; retrying");
+            tracing::warn!(order = %order, error = %e, "automatic issue failed; retrying");
             Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
         }
         Err(busgate_domain::orders::OrderError::Busy(why)) => {
-            tracing::warn!(order = %job.issue_order, %why, "automatic issue contended; retrying");
+            tracing::warn!(order = %order, %why, "automatic issue contended; retrying");
             Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
         }
         Err(e) => {
             // Not issuing any more (closed, expired, decided by the back office): nothing to do.
-            tracing::info!(order = %job.issue_order, error = %e, "automatic issue not applicable");
+            tracing::info!(order = %order, error = %e, "automatic issue not applicable");
             Disposition::Done
         }
     }
@@ -71,20 +71,20 @@ async fn issue(app: &App, job: &IssueJob) -> Disposition {
 
 /// The automatic approval of an async refund, its refund.confirm dispatched. A refund already
 /// decided (by the back office or the sweeper) is left as it is.
-async fn approve_refund(app: &App, job: &RefundJob) -> Disposition {
+async fn approve_refund(app: &App, refund_id: &str) -> Disposition {
     use busgate_domain::orders::OrderError;
-    match busgate_domain::orders::decide_refund(app.store.as_ref(), &job.approve_refund, true, None, app.clock.now()).await {
+    match busgate_domain::orders::decide_refund(app.store.as_ref(), refund_id, true, None, app.clock.now()).await {
         Ok(decision) => {
-            tracing::info!(refund = %job.approve_refund, repeated = decision.repeated, "automatic refund approval");
+            tracing::info!(refund = %refund_id, repeated = decision.repeated, "automatic refund approval");
             app.dispatch(&decision.callback_ids).await;
             Disposition::Done
         }
         Err(e @ (OrderError::Store(_) | OrderError::Busy(_))) => {
-            tracing::warn!(refund = %job.approve_refund, error = %e, "automatic refund approval failed; retrying");
+            tracing::warn!(refund = %refund_id, error = %e, "automatic refund approval failed; retrying");
             Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
         }
         Err(e) => {
-            tracing::info!(refund = %job.approve_refund, error = %e, "automatic refund approval not applicable");
+            tracing::info!(refund = %refund_id, error = %e, "automatic refund approval not applicable");
             Disposition::Done
         }
     }
@@ -92,26 +92,23 @@ async fn approve_refund(app: &App, job: &RefundJob) -> Disposition {
 
 /// One delivery attempt for a queue message.
 pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Disposition {
-    if let Ok(job) = serde_json::from_str::<IssueJob>(body) {
-        return issue(app, &job).await;
-    }
-    if let Ok(job) = serde_json::from_str::<RefundJob>(body) {
-        return approve_refund(app, &job).await;
-    }
-    let Ok(delivery) = serde_json::from_str::<Delivery>(body) else {
-        return Disposition::Dead(format!("not a delivery message: {}", body.chars().take(200).collect::<String>()));
+    let callback_id = match QueueMessage::parse(body) {
+        Some(QueueMessage::Deliver { callback_id }) => callback_id,
+        Some(QueueMessage::Issue { issue_order }) => return issue(app, &issue_order).await,
+        Some(QueueMessage::ApproveRefund { approve_refund: refund_id }) => return approve_refund(app, &refund_id).await,
+        None => return Disposition::Dead(format!("not a delivery message: {}", body.chars().take(200).collect::<String>())),
     };
-    let key = Callback::key(&delivery.callback_id);
+    let key = Callback::key(&callback_id);
     let item = match app.store.get(&key).await {
         Ok(Some(item)) => item,
-        Ok(None) => return Disposition::Dead(format!("callback {} not found", delivery.callback_id)),
+        Ok(None) => return Disposition::Dead(format!("callback {callback_id} not found")),
         Err(e) => {
             tracing::warn!(error = %e, "store unavailable; retrying the callback later");
             return Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1));
         }
     };
     let Ok(mut cb) = item.decode::<Callback>() else {
-        return Disposition::Dead(format!("callback {} unreadable", delivery.callback_id));
+        return Disposition::Dead(format!("callback {callback_id} unreadable"));
     };
     if cb.status != CallbackStatus::Pending {
         // Delivered (never twice) or dead (until replayed): nothing to send.
@@ -241,7 +238,6 @@ pub struct Drained {
 /// is queued again, a delivered one is just removed; a job is queued again. Without this the
 /// DLQ (and its alarm) would keep messages whose callbacks were already replayed.
 pub async fn drain_dead_letters(app: &App, only: Option<&std::collections::HashSet<String>>) -> Result<Drained, String> {
-    use busgate_domain::outbox::RefundJob;
     let mut out = Drained::default();
     let mut keep = Vec::new();
     // Each receive hides what it returns, so the loop ends when every message was seen once.
@@ -251,19 +247,19 @@ pub async fn drain_dead_letters(app: &App, only: Option<&std::collections::HashS
             break;
         }
         for m in msgs {
-            let delivery = serde_json::from_str::<Delivery>(&m.body).ok();
-            let job = serde_json::from_str::<IssueJob>(&m.body).is_ok() || serde_json::from_str::<RefundJob>(&m.body).is_ok();
-            let wanted = match (&delivery, only) {
-                (_, None) => delivery.is_some() || job,
-                (Some(d), Some(ids)) => ids.contains(&d.callback_id),
-                (None, Some(_)) => false,
+            let message = QueueMessage::parse(&m.body);
+            let wanted = match (&message, only) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some(QueueMessage::Deliver { callback_id }), Some(ids)) => ids.contains(callback_id),
+                (Some(_), Some(_)) => false,
             };
             if !wanted {
                 keep.push(m.receipt);
                 continue;
             }
-            if let Some(d) = delivery {
-                let item = app.store.get(&Callback::key(&d.callback_id)).await.map_err(|e| e.to_string())?;
+            if let Some(QueueMessage::Deliver { callback_id }) = message {
+                let item = app.store.get(&Callback::key(&callback_id)).await.map_err(|e| e.to_string())?;
                 match item.map(|i| i.decode::<Callback>()) {
                     Some(Ok(cb)) if cb.status == CallbackStatus::Dead => out.replayed.extend(replay(app, &[cb.id]).await.map_err(|e| e.to_string())?),
                     Some(Ok(cb)) if cb.status == CallbackStatus::Pending => app.dispatch(&[cb.id]).await,

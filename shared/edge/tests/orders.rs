@@ -483,7 +483,7 @@ async fn with_automation_off_the_sweeper_approves_a_refund_left_pending_past_its
 
 #[tokio::test]
 async fn replaying_all_dead_empties_the_dead_letter_lane_whatever_put_a_message_there() {
-    use busgate_domain::outbox::{Callback, CallbackStatus, Delivery};
+    use busgate_domain::outbox::{Callback, CallbackStatus, QueueMessage};
     use busgate_domain::queue::Queue;
     use busgate_domain::store::Store;
     let e = env(&[]).await;
@@ -496,7 +496,7 @@ async fn replaying_all_dead_empties_the_dead_letter_lane_whatever_put_a_message_
     dead_record.status = CallbackStatus::Dead;
     e.store.transact(vec![dead_record.insert(), pending.insert()]).await.unwrap();
     for id in ["CBDEAD", "CBPENDING"] {
-        e.queue.send(Lane::Dead, &serde_json::to_string(&Delivery { callback_id: id.into() }).unwrap(), 0).await.unwrap();
+        e.queue.send(Lane::Dead, &QueueMessage::Deliver { callback_id: id.into() }.body(), 0).await.unwrap();
     }
     let drained = busgate_edge::delivery::drain_dead_letters(&e.app, None).await.unwrap();
     assert_eq!((drained.replayed.clone(), drained.removed, drained.left), (vec!["CBDEAD".to_string()], 2, 0));
@@ -505,8 +505,8 @@ async fn replaying_all_dead_empties_the_dead_letter_lane_whatever_put_a_message_
     let record: Callback = e.store.get(&Callback::key("CBDEAD")).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(record.status, CallbackStatus::Pending);
     // Only some ids: the others stay in the lane, visible.
-    e.queue.send(Lane::Dead, &serde_json::to_string(&Delivery { callback_id: "CBDEAD".into() }).unwrap(), 0).await.unwrap();
-    e.queue.send(Lane::Dead, &serde_json::to_string(&Delivery { callback_id: "CBOTHER".into() }).unwrap(), 0).await.unwrap();
+    e.queue.send(Lane::Dead, &QueueMessage::Deliver { callback_id: "CBDEAD".into() }.body(), 0).await.unwrap();
+    e.queue.send(Lane::Dead, &QueueMessage::Deliver { callback_id: "CBOTHER".into() }.body(), 0).await.unwrap();
     let only: std::collections::HashSet<String> = ["CBDEAD".to_string()].into();
     let drained = busgate_edge::delivery::drain_dead_letters(&e.app, Some(&only)).await.unwrap();
     assert_eq!((drained.removed, drained.left), (1, 1));
