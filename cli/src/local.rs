@@ -175,7 +175,9 @@ pub fn local_config(env: &dyn Fn(&str) -> Option<String>, addr: SocketAddr) -> R
             },
         }
     };
-    Config::from_lookup(&defaults).map_err(|e| format!("configuration: {e}"))
+    let config = Config::from_lookup(&defaults).map_err(|e| format!("configuration: {e}"))?;
+    config.require(&[busgate_edge::config::Requirement::FenbeitongTokens]).map_err(|e| format!("configuration: {e}"))?;
+    Ok(config)
 }
 
 /// Opens the store, loads the demo data if asked and the store is empty, and starts the

@@ -107,7 +107,7 @@ async fn a_worker_crash_between_receive_and_acknowledgement_loses_nothing() {
     // A second worker of our own over the same store, on a queue with a 1 s visibility
     // timeout, that we can "crash" at will (local mode's own worker never sees this queue).
     let queue = Arc::new(InProcessQueue::new(Duration::from_secs(1), 10));
-    let app = App { queue: queue.clone(), ..local.app.clone() };
+    let app = local.app.with_queue(queue.clone());
     let http = reqwest::Client::new();
 
     // Crash after receiving, before sending: the message comes back and is delivered.

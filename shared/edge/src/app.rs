@@ -15,11 +15,32 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
+    /// The Fenbeitong tokens, parsed once (on first use) instead of on every notice.
+    fenbeitong_tokens: Arc<std::sync::OnceLock<Option<busgate_domain::notices::Tokens>>>,
 }
 
 impl App {
     pub fn new(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> App {
-        App { config: Arc::new(config), store, queue, clock }
+        App { config: Arc::new(config), store, queue, clock, fenbeitong_tokens: Arc::default() }
+    }
+
+    /// The same dependencies with another queue (a test's failing queue, say).
+    pub fn with_queue(&self, queue: Arc<dyn Queue>) -> App {
+        App { queue, ..self.clone() }
+    }
+
+    /// The configured Fenbeitong tokens; `None` when `BUSGATE_FENBEITONG_TOKENS` is invalid
+    /// (init refuses that where the tokens are required; here every notice is refused).
+    pub fn fenbeitong_tokens(&self) -> Option<&busgate_domain::notices::Tokens> {
+        self.fenbeitong_tokens
+            .get_or_init(|| match busgate_domain::notices::Tokens::parse(self.config.fenbeitong.tokens.expose()) {
+                Ok(tokens) => Some(tokens),
+                Err(e) => {
+                    tracing::error!(error = %e, "BUSGATE_FENBEITONG_TOKENS is invalid; refusing every notice");
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// The AWS wiring: DynamoDB table and SQS queues named by the configuration.

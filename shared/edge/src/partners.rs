@@ -59,10 +59,7 @@ pub async fn relation(app: &App, req: &Inbound) -> (Outbound, String) {
 pub async fn fenbeitong(app: &App, req: &Inbound) -> (Outbound, String) {
     let token = req.path.rsplit('/').next().unwrap_or_default();
     let result = async {
-        let tokens = notices::Tokens::parse(app.config.fenbeitong.tokens.expose()).map_err(|e| {
-            tracing::error!(error = %e, "BUSGATE_FENBEITONG_TOKENS is invalid; refusing every notice");
-            notices::NoticeError::Unauthorized
-        })?;
+        let tokens = app.fenbeitong_tokens().ok_or(notices::NoticeError::Unauthorized)?;
         let company = tokens.authorize(token)?.to_string();
         notices::check_content_type(req.header("content-type"))?;
         notices::check_size(req.body.len())?;
