@@ -176,7 +176,7 @@ pub fn local_config(env: &dyn Fn(&str) -> Option<String>, addr: SocketAddr) -> R
         }
     };
     let config = Config::from_lookup(&defaults).map_err(|e| format!("configuration: {e}"))?;
-    config.require(&[busgate_edge::config::Requirement::FenbeitongTokens]).map_err(|e| format!("configuration: {e}"))?;
+    config.check_fenbeitong_tokens().map_err(|e| format!("configuration: {e}"))?;
     Ok(config)
 }
 

@@ -84,7 +84,12 @@ pub async fn run_relation() -> Result<(), lambda_runtime::Error> {
 
 /// Runs the Fenbeitong notice function.
 pub async fn run_fenbeitong() -> Result<(), lambda_runtime::Error> {
-    let app = init(&[Requirement::FenbeitongTokens, Requirement::Queue]).await?;
+    let config = init_config(&[Requirement::FenbeitongTokens, Requirement::Queue]).await?;
+    config.check_fenbeitong_tokens().map_err(|e| {
+        tracing::error!(error = %e, "init failed");
+        lambda_runtime::Error::from(format!("configuration: {e}"))
+    })?;
+    let app = App::aws(config).await;
     serve_http(app, |app, req| async move { crate::pipeline::handle_fenbeitong(&app, req).await }).await
 }
 
