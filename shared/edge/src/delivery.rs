@@ -44,50 +44,38 @@ async fn record(app: &App, cb: &Callback, version: u64) -> Result<(), StoreError
     app.store.transact(vec![Write::Put { item: cb.to_item(version + 1), condition: Condition::Version(version) }]).await
 }
 
-/// The automatic issue of an async-confirmed order: decided as a success (a timed-out or
-/// already decided order is left as it is), its bookticket.confirm dispatched.
-async fn issue(app: &App, order: &str) -> Disposition {
-    match busgate_domain::orders::decide_issue(app.store.as_ref(), order, true, None, None, app.clock.now()).await {
-        Ok(decision) => {
-            tracing::info!(order = %order, outcome = ?decision.outcome, "automatic issue");
-            app.dispatch(&decision.callback_ids).await;
+/// Settles a queued job (automatic issue or refund approval) from its decision: the decision's
+/// callbacks dispatched; store trouble or contention retried; anything else (already decided,
+/// closed, timed out) left as it is.
+async fn settle_job(app: &App, job: &str, id: &str, decided: Result<Vec<String>, busgate_domain::orders::OrderError>) -> Disposition {
+    use busgate_domain::orders::OrderError;
+    match decided {
+        Ok(callback_ids) => {
+            tracing::info!(job, id, callbacks = callback_ids.len(), "job decided");
+            app.dispatch(&callback_ids).await;
             Disposition::Done
         }
-        Err(busgate_domain::orders::OrderError::Store(e)) => {
-            tracing::warn!(order = %order, error = %e, "automatic issue failed; retrying");
-            Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
-        }
-        Err(busgate_domain::orders::OrderError::Busy(why)) => {
-            tracing::warn!(order = %order, %why, "automatic issue contended; retrying");
+        Err(e @ (OrderError::Store(_) | OrderError::Busy(_))) => {
+            tracing::warn!(job, id, error = %e, "job not decided; retrying");
             Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
         }
         Err(e) => {
-            // Not issuing any more (closed, expired, decided by the back office): nothing to do.
-            tracing::info!(order = %order, error = %e, "automatic issue not applicable");
+            tracing::info!(job, id, error = %e, "job not applicable");
             Disposition::Done
         }
     }
 }
 
-/// The automatic approval of an async refund, its refund.confirm dispatched. A refund already
-/// decided (by the back office or the sweeper) is left as it is.
+/// The automatic issue of an async-confirmed order: decided as a success.
+async fn issue(app: &App, order: &str) -> Disposition {
+    let decided = busgate_domain::orders::decide_issue(app.store.as_ref(), order, true, None, None, app.clock.now()).await;
+    settle_job(app, "automatic issue", order, decided.map(|d| d.callback_ids)).await
+}
+
+/// The automatic approval of an async refund.
 async fn approve_refund(app: &App, refund_id: &str) -> Disposition {
-    use busgate_domain::orders::OrderError;
-    match busgate_domain::orders::decide_refund(app.store.as_ref(), refund_id, true, None, app.clock.now()).await {
-        Ok(decision) => {
-            tracing::info!(refund = %refund_id, repeated = decision.repeated, "automatic refund approval");
-            app.dispatch(&decision.callback_ids).await;
-            Disposition::Done
-        }
-        Err(e @ (OrderError::Store(_) | OrderError::Busy(_))) => {
-            tracing::warn!(refund = %refund_id, error = %e, "automatic refund approval failed; retrying");
-            Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
-        }
-        Err(e) => {
-            tracing::info!(refund = %refund_id, error = %e, "automatic refund approval not applicable");
-            Disposition::Done
-        }
-    }
+    let decided = busgate_domain::orders::decide_refund(app.store.as_ref(), refund_id, true, None, app.clock.now()).await;
+    settle_job(app, "automatic refund approval", refund_id, decided.map(|d| d.callback_ids)).await
 }
 
 /// One delivery attempt for a queue message.
