@@ -74,17 +74,23 @@ impl Drop for TempDir {
     }
 }
 
+/// Local mode's options for tests: an ephemeral loopback port, the store in `dir`, the demo
+/// operator, and a sweeper that stays out of the way (hourly).
+pub fn local_options(dir: &TempDir) -> busgate_cli::local::LocalOptions {
+    busgate_cli::local::LocalOptions {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data: dir.0.clone(),
+        demo: true,
+        sweep_every: std::time::Duration::from_secs(3600),
+    }
+}
+
 /// Local mode on an ephemeral port and a temporary store, with the demo operator.
 pub async fn start_local(extra_env: &[(&str, &str)]) -> (busgate_cli::local::Running, TempDir) {
     let dir = TempDir::new();
     let extra: Vec<(String, String)> = extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let env = move |k: &str| extra.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone());
-    let opts = busgate_cli::local::LocalOptions {
-        addr: "127.0.0.1:0".parse().expect("address"),
-        data: dir.0.clone(),
-        demo: true,
-        sweep_every: std::time::Duration::from_secs(3600),
-    };
+    let opts = local_options(&dir);
     let running = busgate_cli::local::start(opts, &env).await.expect("local mode starts");
     (running, dir)
 }

@@ -134,12 +134,7 @@ async fn another_routes_method_is_refused_by_default_and_only_warned_when_lenien
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_persists_across_restarts() {
     let dir = busgate_tests::TempDir::new();
-    let opts = busgate_cli::local::LocalOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data: dir.0.clone(),
-        demo: true,
-        sweep_every: std::time::Duration::from_secs(3600),
-    };
+    let opts = busgate_tests::local_options(&dir);
     let env = |_: &str| None;
     let first = busgate_cli::local::start(opts.clone(), &env).await.unwrap();
     let (_, before) = call_bus(&first.base_url(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;

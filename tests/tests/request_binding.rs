@@ -108,12 +108,7 @@ async fn local_endpoints_answer_loopback_callers_only() {
 #[tokio::test]
 async fn an_empty_qimen_secret_stops_local_mode_with_a_clear_message() {
     let dir = busgate_tests::TempDir::new();
-    let opts = busgate_cli::local::LocalOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data: dir.0.clone(),
-        demo: true,
-        sweep_every: std::time::Duration::from_secs(3600),
-    };
+    let opts = busgate_tests::local_options(&dir);
     for empty in ["", "  "] {
         let env = |k: &str| (k == "BUSGATE_QIMEN_SECRET").then(|| empty.to_string());
         let err = busgate_cli::local::start(opts.clone(), &env).await.err().expect("refused");
@@ -125,12 +120,7 @@ async fn an_empty_qimen_secret_stops_local_mode_with_a_clear_message() {
 #[tokio::test]
 async fn invalid_fenbeitong_tokens_stop_local_mode_naming_the_variable_never_a_token() {
     let dir = busgate_tests::TempDir::new();
-    let opts = busgate_cli::local::LocalOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data: dir.0.clone(),
-        demo: true,
-        sweep_every: std::time::Duration::from_secs(3600),
-    };
+    let opts = busgate_tests::local_options(&dir);
     let env = |k: &str| (k == "BUSGATE_FENBEITONG_TOKENS").then(|| "acme=short-tok".to_string());
     let err = busgate_cli::local::start(opts, &env).await.err().expect("refused");
     assert!(err.contains("BUSGATE_FENBEITONG_TOKENS"), "{err}");
