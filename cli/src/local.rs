@@ -200,7 +200,8 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     if opts.demo {
         crate::demo::load_if_empty(&app).await?;
     }
-    let router = router(Shared { app: app.clone(), fake_top: fake_top.clone() });
+    let operator = env("BUSGATE_OPERATOR").map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).unwrap_or_else(|| LOCAL_OPERATOR.to_string());
+    let router = router(Shared { app: app.clone(), fake_top: fake_top.clone(), operator });
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
@@ -211,16 +212,23 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     Ok(Running { addr, app, fake_top, server, background })
 }
 
-/// Every route of local mode: the interfaces, and under `/_local/` the fakes and the back
-/// office, which answer loopback callers only (the fake TOP's records carry credentials).
+/// The console's operator in local mode when `BUSGATE_OPERATOR` is not set.
+pub const LOCAL_OPERATOR: &str = "本地操作员";
+
+/// Every route of local mode: the interfaces, the console under `/console/`, and under
+/// `/_local/` the fakes and the back office. The console and `/_local/` answer loopback
+/// callers only (the fake TOP's records carry credentials; the console has no sign-in here).
 pub fn router(shared: Shared) -> Router {
+    let console =
+        busgate_backoffice::console::router(shared.app.clone(), busgate_backoffice::console::SignIn::Local { operator: shared.operator.clone() })
+            .route_layer(axum::middleware::from_fn(loopback_only));
     let local_only = Router::new()
         .route("/_local/top", post(fake_top_handler).get(recorded_calls))
         .route("/_local/health", get(|| async { "ok" }))
         .route("/_local/fenbeitong/{*path}", post(fake_fenbeitong_handler))
         .route("/_local/admin", post(admin_handler))
         .route_layer(axum::middleware::from_fn(loopback_only));
-    Router::new().merge(local_only).fallback(interface).with_state(shared)
+    Router::new().merge(local_only).fallback(interface).with_state(shared).merge(console)
 }
 
 async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: axum::middleware::Next) -> Response {
@@ -236,6 +244,8 @@ async fn loopback_only(ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request,
 pub struct Shared {
     pub app: App,
     pub fake_top: Arc<FakeTop>,
+    /// Who acts in the console (`BUSGATE_OPERATOR`, else [`LOCAL_OPERATOR`]).
+    pub operator: String,
 }
 
 /// Reads at most `limit + 1` bytes: enough for the pipeline to see that a body is too large,
@@ -348,6 +358,7 @@ pub fn banner(running: &Running, data: &std::path::Path) -> String {
          \x20 store:            {} (embedded; kept across restarts)\n\
          \x20 Qimen secret:     {shown}\n\
          \x20 Fenbeitong URL:   {base}/fenbeitong/notify/{token}\n\
+         \x20 operator console: {base}/console/\n\
          \x20 fake TOP (callbacks sent to Fliggy are recorded here): GET {base}/_local/top\n\
          \x20 routes:\n{routes}\n\
          Try it (signed now; valid for {} s):\n  {}\n",

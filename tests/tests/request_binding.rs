@@ -84,7 +84,7 @@ async fn an_alitrip_order_id_sent_as_a_number_is_refused_naming_the_field() {
 async fn local_endpoints_answer_loopback_callers_only() {
     use tower::ServiceExt;
     let (local, _dir) = start_local(&[]).await;
-    let shared = busgate_cli::local::Shared { app: local.app.clone(), fake_top: local.fake_top.clone() };
+    let shared = busgate_cli::local::Shared { app: local.app.clone(), fake_top: local.fake_top.clone(), operator: "tester".into() };
     let request = |method: &str, path: &str, peer: &str| {
         let mut req =
             http::Request::builder().method(method).uri(path).header("content-type", "application/json").body(axum::body::Body::from("{}")).unwrap();

@@ -94,6 +94,38 @@ pub enum AdminCli {
     Notices(Group<NoticesCmd>),
     /// Refunds: list them, decide async ones, counter (offline) refunds and money refunds.
     Refund(Group<RefundCmd>),
+    /// Async issues (出票中): list those waiting, issue or refuse their tickets.
+    Issue(Group<IssueCmd>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssueCmd {
+    /// Orders confirmed in async mode whose tickets wait for a decision.
+    List,
+    /// Issue the tickets of an order (by its Fliggy order id); bookticket.confirm is sent.
+    Approve { order: String },
+    /// Refuse the tickets of an order: it closes, its seats are released, and
+    /// bookticket.confirm carries the reason.
+    Refuse {
+        order: String,
+        /// Why (sent to Fliggy).
+        #[arg(long)]
+        reason: String,
+        /// The official cause, if it is one: 1102 stopped, 1104 no seats, 1114 unknown
+        /// departure, 1401 wrong departure details.
+        #[arg(long)]
+        fail_code: Option<String>,
+    },
+}
+
+impl IssueCmd {
+    fn into_command(self) -> Result<AdminCommand, String> {
+        Ok(match self {
+            IssueCmd::List => AdminCommand::IssueList,
+            IssueCmd::Approve { order } => AdminCommand::IssueDecide { order_id: order, issue: true, reason: String::new(), fail_code: None },
+            IssueCmd::Refuse { order, reason, fail_code } => AdminCommand::IssueDecide { order_id: order, issue: false, reason, fail_code },
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,7 +292,7 @@ pub enum RefundCmd {
         /// Why (required for compensation; a forced refund defaults to its reason's text).
         #[arg(long)]
         reason: Option<String>,
-        #[arg(long, value_parser = super::refunds::FORCE_MAJEURE)]
+        #[arg(long, value_parser = busgate_backoffice::FORCE_MAJEURE)]
         force_majeure: Option<String>,
     },
 }
@@ -351,6 +383,7 @@ impl AdminCli {
             AdminCli::Cases(g) => (g.conn, g.cmd.into_command()?),
             AdminCli::Notices(g) => (g.conn, g.cmd.into_command()?),
             AdminCli::Refund(g) => (g.conn, g.cmd.into_command()?),
+            AdminCli::Issue(g) => (g.conn, g.cmd.into_command()?),
         })
     }
 }
@@ -393,7 +426,7 @@ pub async fn run_command(conn: &Connection, cmd: AdminCommand) -> Result<(AdminO
             }
             // A file with mistakes is refused before the store is opened (or created).
             if let AdminCommand::CatalogueImport { file_name, text, .. } = &cmd {
-                super::catalogue::check_file(file_name, text)?;
+                busgate_backoffice::check_catalogue_file(file_name, text)?;
             }
             let creates = matches!(cmd, AdminCommand::CatalogueImport { dry_run: false, .. });
             let app = open_local(&conn.data, &base, conn.direct, creates)?;

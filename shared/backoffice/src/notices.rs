@@ -31,7 +31,7 @@ fn category(c: Category) -> &'static str {
 }
 
 /// `train 6064 两当县→凤县 2022-06-15 15:35`.
-fn order_line(o: &Order) -> String {
+pub(crate) fn order_line(o: &Order) -> String {
     let what = match &o.details {
         OrderDetails::Flight { flight_code, .. } => format!("{} {flight_code}", category(o.category)),
         OrderDetails::Hotel { hotel_name, .. } => format!("{} {hotel_name}", category(o.category)),
