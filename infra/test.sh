@@ -4,8 +4,10 @@
 # Usage: infra/test.sh [--package] [-- <extra args for cargo nextest run>]
 #
 # Phases (each one timed; all run even when an earlier one failed, exit code non-zero if any failed):
-#   tools      cargo-nextest if missing (cargo install --locked; set BUSGATE_INSTALL_NEXTEST=0 to skip
-#              and fall back to `cargo test`)
+#   browser    Debian's chromium, chromium-driver and fonts-wqy-microhei if missing (the console's
+#              browser tests; exports BUSGATE_TEST_BROWSER=1)
+#   tools      cargo-nextest if missing (cargo install --locked;
+#              set BUSGATE_INSTALL_NEXTEST=0 to skip and fall back to `cargo test`)
 #   emulators  infra/emulators.sh start in a private state dir (own ports), stopped on exit
 #   doctests   cargo test --workspace --doc              (nextest does not run doctests)
 #   tests      cargo build --workspace --bins (the offline AWS stack runs them), then
@@ -85,6 +87,26 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# The console's browser tests (tests/tests/console_browser.rs): Debian's Chromium, its driver and a
+# CJK font for the screenshots. Installed when missing (root and apt-get); BUSGATE_TEST_BROWSER=1
+# then makes a missing browser a test failure rather than a skip.
+install_browser() {
+    local have=1
+    command -v chromedriver >/dev/null && command -v chromium >/dev/null || have=0
+    fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk" || have=0
+    if ((have == 0)); then
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+            echo "installing chromium, chromium-driver and a CJK font (Debian)" >&2
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; } >&2 || return 1
+        else
+            echo "needs Debian's chromium, chromium-driver and fonts-wqy-microhei (not root: install them first)" >&2
+            return 1
+        fi
+    fi
+    chromium --version 2>/dev/null | head -1 >&2
+    export BUSGATE_TEST_BROWSER=1
+}
 
 HAVE_NEXTEST=0
 phase_tools() {
@@ -237,6 +259,7 @@ phase_bundle() {
     return "$rc"
 }
 
+run_phase browser install_browser
 run_phase tools phase_tools
 run_phase emulators phase_emulators
 if ((HAVE_NEXTEST)); then run_phase doctests phase_doctests; fi

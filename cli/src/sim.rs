@@ -264,6 +264,11 @@ impl Target {
     pub fn refundable(&self) -> bool {
         self.refundable
     }
+    /// The seat query of its segment.
+    pub fn seats_body(&self) -> Value {
+        json!({"scheduleId": self.schedule_id, "lineId": self.line_id, "fromDate": self.from_date, "fromTime": self.from_time,
+               "fromStationCode": self.from_station, "toStationCode": self.to_station})
+    }
 }
 
 /// A create-order body for `count` passengers on the target's segment.
@@ -375,13 +380,7 @@ fn segment_of(d: &Value, from_city: &str, to_city: &str) -> Option<Target> {
 }
 
 async fn seats_left(sim: &Sim, t: &Target) -> Result<i64, String> {
-    let a = sim
-        .bus(
-            Route::Seats,
-            &json!({"scheduleId": t.schedule_id, "lineId": t.line_id, "fromDate": t.from_date, "fromTime": t.from_time,
-                    "fromStationCode": t.from_station, "toStationCode": t.to_station}),
-        )
-        .await?;
+    let a = sim.bus(Route::Seats, &t.seats_body()).await?;
     expect_code(&a, "0")?;
     field(&a.json, "leftTicketCnt")?.as_i64().ok_or_else(|| "leftTicketCnt is not a number".into())
 }
