@@ -25,7 +25,7 @@ HTTP = [  # name, path, kind
     ("relation", "/fliggy/relation", "write"),
     ("fenbeitong-notify", "/fenbeitong/notify/{token}", "write"),
 ]
-ALL = [n for n, _, _ in HTTP] + ["outbox-worker", "sweeper"]
+ALL = [n for n, _, _ in HTTP] + ["console", "outbox-worker", "sweeper"]
 
 
 def lid(name):  # logical id stem
@@ -212,6 +212,7 @@ SECRETS = {  # function -> secrets it reads (edge::secrets::resolve fetches ever
     "fenbeitong-notify": ["fenbeitong"],
     "outbox-worker": ["top_secret", "top_session", "relation_secret", "fenbeitong_access", "fenbeitong_sign"],
     "sweeper": [],
+    "console": [],
 }
 
 
@@ -309,6 +310,15 @@ Resources:
       DefaultRouteSettings:
         ThrottlingBurstLimit: 200
         ThrottlingRateLimit: 100
+      # Only the console's routes use it: Fliggy and Fenbeitong sign their calls instead.
+      Auth:
+        Authorizers:
+          ConsoleAuthorizer:
+            IdentitySource: $request.header.Authorization
+            JwtConfiguration:
+              issuer: !Sub https://cognito-idp.${AWS::Region}.amazonaws.com/${ConsoleUserPool}
+              audience:
+                - !Ref ConsoleUserPoolClient
       AccessLogSettings:
         DestinationArn: !GetAtt HttpApiAccessLogGroup.Arn
         Format: '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTime","method":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage"}'
@@ -372,6 +382,12 @@ def policies(name, kind):
         )
     elif kind == "write":
         st.append("        - Effect: Allow\n          Action: sqs:SendMessage\n          Resource: !GetAtt OutboxQueue.Arn")
+    if name == "console":
+        # The back office's commands queue callbacks (above) and take dead letters out of the DLQ on replay.
+        st.append(
+            "        - Effect: Allow\n          Action:\n            - sqs:ReceiveMessage\n            - sqs:DeleteMessage\n"
+            "            - sqs:ChangeMessageVisibility\n          Resource: !GetAtt OutboxDlq.Arn"
+        )
     if SECRETS[name]:
         st.append(ssm_stmt(SECRETS[name]))
     # re-indent statements by 4 (they live under "Statement:" of a list item)
@@ -443,7 +459,79 @@ for name, path, kind in HTTP:
             PayloadFormatVersion: "2.0"
 {loggroup(name)}""")
 
-w(f"""  # Delivers outbox messages (callbacks to Fliggy TOP); failed items come back with backoff.
+w(f"""  # ---------------------------------------------------------------- operator console
+  # Staff sign in against this user pool (an administrator creates each user:
+  # aws cognito-idp admin-create-user, then admin-set-user-password --permanent). The console's pages
+  # sit behind the HTTP API's JWT authorizer; the operator named in the ID token is the one logged
+  # for every action and named in collaboration replies and decisions.
+  ConsoleUserPool:
+    Type: AWS::Cognito::UserPool
+    Properties:
+      UserPoolName: !Sub busgate-${{Stage}}-console
+      AdminCreateUserConfig:
+        AllowAdminCreateUserOnly: true
+      Policies:
+        PasswordPolicy:
+          MinimumLength: 12
+          RequireLowercase: true
+          RequireUppercase: true
+          RequireNumbers: true
+          RequireSymbols: false
+      UserPoolTags:
+        app: busgate
+        stage: !Ref Stage
+  ConsoleUserPoolClient:
+    Type: AWS::Cognito::UserPoolClient
+    Properties:
+      ClientName: !Sub busgate-${{Stage}}-console
+      UserPoolId: !Ref ConsoleUserPool
+      GenerateSecret: false # the sign-in page is public code: no client secret
+      ExplicitAuthFlows: [ALLOW_USER_PASSWORD_AUTH, ALLOW_REFRESH_TOKEN_AUTH]
+      PreventUserExistenceErrors: ENABLED
+      IdTokenValidity: 8
+      AccessTokenValidity: 8
+      TokenValidityUnits: {{ IdToken: hours, AccessToken: hours }}
+  ConsoleFunction:
+    Type: AWS::Serverless::Function
+{metadata("console")}
+    Properties:
+      FunctionName: !Sub busgate-${{Stage}}-console
+      Description: Operator console (/console/, Cognito sign-in)
+      CodeUri: .
+      Timeout: 29 # a catalogue import; the HTTP API waits at most 30 s
+      MemorySize: 512
+      Environment:
+        Variables:
+          BUSGATE_CONSOLE_AUTH_URL: !Sub https://cognito-idp.${{AWS::Region}}.amazonaws.com/
+          BUSGATE_CONSOLE_CLIENT_ID: !Ref ConsoleUserPoolClient
+{logging("console")}
+{policies("console", "write")}
+      Events:
+        Pages:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: ANY
+            Path: /console/{{proxy+}}
+            PayloadFormatVersion: "2.0"
+            Auth:
+              Authorizer: ConsoleAuthorizer
+        SignIn: # open: the page that signs in
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: GET
+            Path: /console/sign-in
+            PayloadFormatVersion: "2.0"
+        Assets: # open: the stylesheet and the script the sign-in page needs
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: GET
+            Path: /console/assets/{{file}}
+            PayloadFormatVersion: "2.0"
+{loggroup("console")}
+  # Delivers outbox messages (callbacks to Fliggy TOP); failed items come back with backoff.
   OutboxWorkerFunction:
     Type: AWS::Serverless::Function
 {metadata("outbox-worker")}
@@ -667,7 +755,15 @@ for name, path, _ in HTTP:
     w(f"""  {lid(name)}Url:
     Description: "{desc}"
     Value: !Sub https://${{HttpApi}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}{path}""")
-w("""  TableName:
+w("""  ConsoleUrl:
+    Description: The operator console's sign-in page (users of ConsoleUserPoolId)
+    Value: !Sub https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/console/sign-in
+  ConsoleUserPoolId:
+    Description: Create console users here (admin-create-user, then admin-set-user-password --permanent)
+    Value: !Ref ConsoleUserPool
+  ConsoleUserPoolClientId:
+    Value: !Ref ConsoleUserPoolClient
+  TableName:
     Value: !Ref Table
   OutboxQueueUrl:
     Value: !Ref OutboxQueue

@@ -67,8 +67,21 @@ fn every_function_binary_has_one_resource_and_every_route_matches() {
         assert!(dirs.contains(route.function()));
     }
     let http_functions: BTreeSet<&str> = template.iter().filter(|(_, e)| !e.is_empty()).map(|(f, _)| f.as_str()).collect();
-    let routes: BTreeSet<&str> = Route::ALL.iter().map(|r| r.function()).collect();
+    let mut routes: BTreeSet<&str> = Route::ALL.iter().map(|r| r.function()).collect();
+    routes.insert("console");
     assert_eq!(http_functions, routes, "a template route that local mode does not serve");
+    // The console: its pages behind the Cognito JWT authorizer; only the sign-in page and its
+    // assets open (local mode serves the same paths under /console/).
+    let ev = |m: &str, p: &str| (m.to_string(), p.to_string(), "2.0".to_string());
+    assert_eq!(template["console"], vec![ev("ANY", "/console/{proxy+}"), ev("GET", "/console/sign-in"), ev("GET", "/console/assets/{file}")]);
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let console = &text[text.find("  ConsoleFunction:").unwrap()..text.find("  ConsoleLogGroup:").unwrap()];
+    let pages = &console[console.find("        Pages:").unwrap()..console.find("        SignIn:").unwrap()];
+    assert!(pages.contains("Authorizer: ConsoleAuthorizer"), "{pages}");
+    assert_eq!(text.matches("Authorizer: ConsoleAuthorizer").count(), 1, "only the console's pages are behind the authorizer");
+    let api = entry(&text, "HttpApi");
+    assert!(api.contains("issuer: !Sub https://cognito-idp.${AWS::Region}.amazonaws.com/${ConsoleUserPool}"), "{api}");
+    assert!(api.contains("- !Ref ConsoleUserPoolClient"), "{api}");
 }
 
 #[test]

@@ -36,17 +36,38 @@ use crate::{execute, local_time, AdminCommand};
 pub enum SignIn {
     /// Local mode: loopback callers only (the router's caller enforces it), all as this operator.
     Local { operator: String },
-    /// Behind an authorizer: the operator's name is read from the request (the JWT claims API
-    /// Gateway attached); a request without one is refused.
-    Claims(OperatorOf),
+    /// On AWS: the HTTP API's JWT authorizer lets only requests with a valid Cognito ID token
+    /// through, and the operator's name is read from its claims. A browser cannot put a token
+    /// on a plain navigation, so `/console/sign-in` (open) signs the operator in against the
+    /// user pool from the page, and `console.js` then loads every page and sends every form
+    /// with the token in the `Authorization` header (the token stays in the tab's session
+    /// storage, never in a page).
+    Cognito {
+        /// The Cognito Identity Provider endpoint (`https://cognito-idp.<region>.amazonaws.com/`).
+        endpoint: String,
+        /// The user pool's app client (public: no client secret).
+        client_id: String,
+        operator_of: OperatorOf,
+    },
 }
 
-/// Reads the signed-in operator's name from a request (see [`SignIn::Claims`]).
+/// Reads the signed-in operator's name from a request (see [`SignIn::Cognito`]).
 pub type OperatorOf = Arc<dyn Fn(&axum::http::request::Parts) -> Option<String> + Send + Sync>;
 
 impl SignIn {
     fn secure_cookies(&self) -> bool {
-        matches!(self, SignIn::Claims(_))
+        matches!(self, SignIn::Cognito { .. })
+    }
+
+    fn csp(&self) -> String {
+        let connect = match self {
+            SignIn::Local { .. } => String::new(),
+            SignIn::Cognito { endpoint, .. } => format!(" {}", endpoint.trim_end_matches('/')),
+        };
+        format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'{connect}; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'"
+        )
     }
 }
 
@@ -77,6 +98,7 @@ pub fn router(app: App, sign_in: SignIn) -> Router {
         .route("/console/catalogue", get(catalogue_page).post(catalogue_upload).layer(DefaultBodyLimit::max(crate::MAX_ADMIN_REQUEST_BYTES)))
         .route("/console/catalogue/export", get(catalogue_export))
         .route("/console/health", get(health_page))
+        .route("/console/sign-in", get(sign_in_page))
         .route("/console/assets/console.css", get(|| async { asset("text/css; charset=utf-8", include_str!("../assets/console.css")) }))
         .route("/console/assets/console.js", get(|| async { asset("text/javascript; charset=utf-8", include_str!("../assets/console.js")) }))
         .with_state(state)
@@ -100,6 +122,9 @@ struct Session {
     new_csrf: bool,
     secure: bool,
     flash: Option<(bool, String)>,
+    csp: String,
+    /// Pages are loaded by console.js with the operator's token (see [`SignIn::Cognito`]).
+    cognito: bool,
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -125,7 +150,7 @@ impl FromRequestParts<Console> for Session {
     async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &Console) -> Result<Self, Self::Rejection> {
         let operator = match &state.sign_in {
             SignIn::Local { operator } => Some(operator.clone()),
-            SignIn::Claims(read) => read(parts),
+            SignIn::Cognito { operator_of, .. } => operator_of(parts),
         };
         let Some(operator) = operator.filter(|o| !o.trim().is_empty()) else {
             return Err((StatusCode::UNAUTHORIZED, "sign in to use the console").into_response());
@@ -140,7 +165,15 @@ impl FromRequestParts<Console> for Session {
             let (kind, msg) = text.split_once(':')?;
             Some((kind == "ok", msg.to_string()))
         });
-        Ok(Session { operator, csrf, new_csrf, secure: state.sign_in.secure_cookies(), flash })
+        Ok(Session {
+            operator,
+            csrf,
+            new_csrf,
+            secure: state.sign_in.secure_cookies(),
+            flash,
+            csp: state.sign_in.csp(),
+            cognito: matches!(state.sign_in, SignIn::Cognito { .. }),
+        })
     }
 }
 
@@ -163,7 +196,7 @@ impl Session {
 
     /// A page, with the cookies this request needs.
     fn page(&self, markup: Markup) -> Response {
-        let mut resp = html_response(markup);
+        let mut resp = html_response(markup, &self.csp);
         if self.new_csrf {
             set_cookie(&mut resp, &format!("{CSRF_COOKIE}={}{}", self.csrf, self.cookie_attrs()));
         }
@@ -194,15 +227,12 @@ fn set_cookie(resp: &mut Response, value: &str) {
     }
 }
 
-fn html_response(markup: Markup) -> Response {
+fn html_response(markup: Markup, csp: &str) -> Response {
     let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string()).into_response();
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    if let Ok(v) = HeaderValue::from_str(csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -260,7 +290,7 @@ fn layout(s: &Session, title: &str, nav: &str, body: Markup) -> Markup {
     let item = |href: &str, key: &str, label: &str| html! { a href=(href) class=[(nav == key).then_some("active")] { (label) } };
     html! {
         (DOCTYPE)
-        html lang="zh-CN" {
+        html lang="zh-CN" data-auth=[s.cognito.then_some("cognito")] {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -946,4 +976,66 @@ async fn health_page(State(c): State<Console>, s: Session) -> Response {
         }
     };
     s.page(layout(&s, "回调健康", "health", body))
+}
+
+/// `/console/sign-in` (open, no authorizer): the operator signs in against the user pool from the
+/// page; console.js keeps the ID token in the tab and loads `/console/` with it. In local mode
+/// there is nothing to sign in to.
+async fn sign_in_page(State(c): State<Console>) -> Response {
+    let SignIn::Cognito { endpoint, client_id, .. } = &c.sign_in else {
+        return Redirect::to("/console/").into_response();
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang="zh-CN" data-auth="cognito" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "登录 · Busgate 运营后台" }
+                link rel="stylesheet" href="/console/assets/console.css";
+                script src="/console/assets/console.js" defer {}
+            }
+            body {
+                header { span.brand { "Busgate 运营后台" } }
+                main {
+                    h1 { "登录" }
+                    form #sign-in method="post" action="/console/sign-in" data-endpoint=(endpoint) data-client=(client_id) {
+                        p { label { "用户名 " input type="text" name="username" autocomplete="username" required; } }
+                        p { label { "密码 " input type="password" name="password" autocomplete="current-password" required; } }
+                        p { button type="submit" { "登录" } }
+                        p.error #sign-in-error hidden {}
+                    }
+                }
+            }
+        }
+    };
+    html_response(page, &c.sign_in.csp())
+}
+
+/// Runs the console as a Lambda function behind the HTTP API (its JWT authorizer checks the
+/// Cognito ID token; `BUSGATE_CONSOLE_AUTH_URL` and `BUSGATE_CONSOLE_CLIENT_ID` tell the sign-in
+/// page where to sign in).
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    use busgate_edge::config::Requirement;
+    let app = busgate_edge::lambda::init(&[Requirement::Queue, Requirement::DeadLetterQueue]).await?;
+    let var = |k: &str| {
+        std::env::var(k).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            tracing::error!(variable = k, "init failed: not set");
+            lambda_runtime::Error::from(format!("configuration: {k} is not set"))
+        })
+    };
+    let sign_in = SignIn::Cognito {
+        endpoint: var("BUSGATE_CONSOLE_AUTH_URL")?,
+        client_id: var("BUSGATE_CONSOLE_CLIENT_ID")?,
+        operator_of: Arc::new(operator_from_claims),
+    };
+    lambda_http::run(router(app, sign_in)).await
+}
+
+/// The operator's name in the JWT claims API Gateway's authorizer attached to the request.
+pub fn operator_from_claims(parts: &axum::http::request::Parts) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>() else { return None };
+    let claims = &ctx.authorizer.as_ref()?.jwt.as_ref()?.claims;
+    ["name", "cognito:username", "username", "email"].iter().find_map(|k| claims.get(*k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()))
 }
