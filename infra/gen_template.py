@@ -516,6 +516,15 @@ w(f"""  # ---------------------------------------------------------------- opera
             PayloadFormatVersion: "2.0"
             Auth:
               Authorizer: ConsoleAuthorizer
+        Home: # the greedy route needs something after /console/
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: GET
+            Path: /console
+            PayloadFormatVersion: "2.0"
+            Auth:
+              Authorizer: ConsoleAuthorizer
         SignIn: # open: the page that signs in
           Type: HttpApi
           Properties:

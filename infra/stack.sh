@@ -16,7 +16,10 @@
 # Printed (stdout; also in DIR/stack.env): BUSGATE_BASE_URL, BUSGATE_FAKE_TOP_URL (GET: recorded TOP
 # calls; POST .../script: scripted answers), BUSGATE_FAKE_FENBEITONG_URL, BUSGATE_STACK_CONTROL_URL
 # (GET /functions, GET /denials, POST /kill/<function>), and what `busgate --target aws …` needs:
-# BUSGATE_TABLE, BUSGATE_QUEUE_URL, BUSGATE_DLQ_URL, AWS_ENDPOINT_URL_*, AWS credentials.
+# BUSGATE_TABLE, BUSGATE_QUEUE_URL, BUSGATE_DLQ_URL, AWS_ENDPOINT_URL_*, AWS credentials; and the
+# console: BUSGATE_CONSOLE_URL (its sign-in page), BUSGATE_CONSOLE_USER and BUSGATE_CONSOLE_PASSWORD (a
+# test operator created in the stack's Cognito user pool, emulated by moto), BUSGATE_CONSOLE_CLIENT_ID,
+# BUSGATE_COGNITO_URL.
 #
 # Options of up:
 #   --state-dir DIR          state, logs, PID files (default infra/.cache/stack)
@@ -108,8 +111,8 @@ up() {
         DDB="$(. "$STATE/emulators/emulators.env"; echo "$AWS_ENDPOINT_URL_DYNAMODB")"
         MOTO="$(. "$STATE/emulators/emulators.env"; echo "$AWS_ENDPOINT_URL_SQS")"
     fi
-    "$VENV/bin/python" -c 'import yaml, boto3, moto.ssm' 2>/dev/null \
-        || "$VENV/bin/pip" install --disable-pip-version-check -q "moto[dynamodb,sqs,ssm]==5.2.5" pyyaml >&2
+    "$VENV/bin/python" -c 'import yaml, boto3, moto.ssm, moto.cognitoidp, joserfc' 2>/dev/null \
+        || "$VENV/bin/pip" install --disable-pip-version-check -q "moto[dynamodb,sqs,ssm,cognitoidp]==5.2.5" pyyaml >&2
 
     # --- the function binaries (and busgate for the demo import)
     local target="${CARGO_TARGET_DIR:-$ROOT/target}"

@@ -14,7 +14,11 @@ Started by `infra/stack.sh up` (read that first); this process:
 * gives each function its own credentials and authorises every AWS call it makes against its
   own inline policy from the template (a proxy in front of the emulators: AccessDenied, and a
   record, for anything the policy does not allow);
-* serves the HTTP API: the template's routes as payload-v2 events ($default stage);
+* serves the HTTP API: the template's routes as payload-v2 events ($default stage), greedy
+  `{proxy+}` paths ranked after exact ones, and the JWT authorizer of the routes that name one
+  (the Cognito user pool and its app client are created in moto, with a console test user; the
+  ID token's signature, issuer, audience and expiry are checked, its claims handed on in
+  `requestContext.authorizer.jwt.claims`, anything else answered 401);
 * runs the SQS event source mapping (batch size, ReportBatchItemFailures) and the schedule;
 * runs the AWS Parameters and Secrets Lambda Extension for the functions with its layer
   (optionally slow to come up), backed by SSM through the same policy check;
@@ -292,7 +296,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("content-length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def reply(self, status, body=b"", headers=None, content_type="application/json"):
+    def reply(self, status, body=b"", headers=None, content_type="application/json", cookies=()):
         if isinstance(body, str):
             body = body.encode()
         if not isinstance(body, (bytes, bytearray)):
@@ -303,6 +307,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             hs["content-type"] = content_type
         for k, v in hs.items():
             self.send_header(k, v)
+        for c in cookies:
+            self.send_header("set-cookie", c)
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -334,6 +340,8 @@ class Stack:
         self.functions = {}  # logical id -> Function
         self.by_key = {}  # access key id -> Function (or None for the admin)
         self.denials = []
+        self.user_pools = []
+        self.user_pool_clients = []
         self.lock = threading.Lock()
         self.stopping = False
 
@@ -358,6 +366,11 @@ class Stack:
         queues.sort(key=lambda x: "RedrivePolicy" in x[1].get("Properties", {}))
         for lid, r in queues:
             self.create_queue(lid, r)
+        # Cognito: user pools first (their clients name them).
+        for kind in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
+            for lid, r in res.items():
+                if r["Type"] == kind:
+                    self.create_cognito(lid, r)
         self.tpl.refs["HttpApi"] = "offline"
         # Resources that are not emulated (log groups, alarms, topics, the dashboard) still have a
         # Ref; log output goes to <state>/logs instead.
@@ -402,6 +415,43 @@ class Stack:
         self.tpl.atts[(lid, "QueueName")] = name
         log(f"queue {lid}: {name} {attrs}")
 
+    def create_cognito(self, lid, r):
+        p = self.tpl.resolve(r.get("Properties", {}))
+        idp = self.admin("cognito-idp")
+        if r["Type"] == "AWS::Cognito::UserPool":
+            pool = idp.create_user_pool(PoolName=p.get("UserPoolName") or f"{self.tpl.stack}-{lid}")["UserPool"]
+            self.tpl.refs[lid] = pool["Id"]
+            self.tpl.atts[(lid, "Arn")] = pool["Arn"]
+            self.user_pools.append(pool["Id"])
+            log(f"user pool {lid}: {pool['Id']}")
+        else:
+            c = idp.create_user_pool_client(
+                UserPoolId=p["UserPoolId"], ClientName=p.get("ClientName", lid), GenerateSecret=bool(p.get("GenerateSecret", False)), ExplicitAuthFlows=p.get("ExplicitAuthFlows", [])
+            )["UserPoolClient"]
+            self.tpl.refs[lid] = c["ClientId"]
+            self.user_pool_clients.append(c["ClientId"])
+            log(f"user pool client {lid}: {c['ClientId']} {p.get('ExplicitAuthFlows', [])}")
+
+    def create_console_user(self, name, password):
+        """A signed-in operator for the console (an administrator's admin-create-user and
+        admin-set-user-password --permanent)."""
+        idp = self.admin("cognito-idp")
+        for pool in self.user_pools:
+            idp.admin_create_user(UserPoolId=pool, Username=name, UserAttributes=[{"Name": "name", "Value": name}], MessageAction="SUPPRESS")
+            idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=password, Permanent=True)
+            log(f"console user {name!r} in {pool}")
+
+    def authorizers(self):
+        """JWT authorizers of the HTTP API: name -> (issuer, audiences)."""
+        out = {}
+        for lid, r in self.tpl.resources.items():
+            if r["Type"] == "AWS::Serverless::HttpApi":
+                auth = self.tpl.resolve((r.get("Properties") or {}).get("Auth") or {})
+                for name, a in (auth.get("Authorizers") or {}).items():
+                    jwt_cfg = a.get("JwtConfiguration") or {}
+                    out[name] = (jwt_cfg.get("issuer"), list(jwt_cfg.get("audience") or []))
+        return out
+
     def put_parameters(self, values):
         ssm = self.admin("ssm")
         for name, value in values.items():
@@ -420,6 +470,8 @@ class Stack:
             env.update((r["Properties"].get("Environment") or {}).get("Variables") or {})
             props = self.tpl.resolve(props)
             env = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.tpl.resolve(env).items()}
+            # An AWS service endpoint a function is told about (the console's Cognito sign-in) is moto here.
+            env = {k: (self.moto_endpoint.rstrip("/") + "/" if re.fullmatch(r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/?", v) else v) for k, v in env.items()}
             binary = r["Metadata"]["BuildProperties"]["Binary"]
             statements = []
             for pol in props.get("Policies", []):
@@ -443,7 +495,10 @@ class Stack:
             for ev in fn.props.get("Events", {}).values():
                 if ev.get("Type") == "HttpApi":
                     p = ev["Properties"]
-                    out.append((p.get("Method", "ANY").upper(), p["Path"], fn, p.get("PayloadFormatVersion", "2.0")))
+                    authorizer = (p.get("Auth") or {}).get("Authorizer")
+                    out.append((p.get("Method", "ANY").upper(), p["Path"], fn, p.get("PayloadFormatVersion", "2.0"), None if authorizer == "NONE" else authorizer))
+        # As API Gateway: an exact route wins over a greedy {proxy+} one.
+        out.sort(key=lambda r: "+}" in r[1])
         return out
 
     def schedules(self):
@@ -761,23 +816,57 @@ def is_text(ct):
     return ct.startswith(TEXT_TYPES) or ct.endswith("+json") or ct.endswith("+xml")
 
 
+def verify_jwt(token, issuer, audiences):
+    """The claims of a Cognito ID token issued by moto (its published signing key), or None."""
+    try:
+        import moto.cognitoidp
+        from joserfc import jwt
+        from joserfc.jwk import KeySet
+
+        import gzip
+
+        # moto signs every ID token with the key pair it ships (its public half, gzipped).
+        with gzip.open(os.path.join(os.path.dirname(moto.cognitoidp.__file__), "resources", "jwks-public.json.gz")) as f:
+            keys = KeySet.import_key_set(json.load(f))
+        claims = jwt.decode(token, keys, algorithms=["RS256"]).claims
+    except Exception as e:
+        log(f"JWT refused: {e.__class__.__name__}: {e}")
+        return None
+    aud = claims.get("aud") or claims.get("client_id")
+    if claims.get("iss") != issuer or aud not in audiences or float(claims.get("exp", 0)) < time.time():
+        log(f"JWT refused: iss {claims.get('iss')!r}, aud {aud!r}, exp {claims.get('exp')}")
+        return None
+    return claims
+
+
 def http_api(stack):
     routes = []
-    for method, path, fn, version in stack.routes():
-        rx = "^" + re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$"
-        routes.append((method, path, re.compile(rx), fn, version))
+    authorizers = stack.authorizers()
+    for method, path, fn, version, authorizer in stack.routes():
+        rx = re.escape(path)
+        rx = re.sub(r"\\\{([A-Za-z0-9_]+)\\\+\\\}", r"(?P<\1>.+)", rx)
+        rx = "^" + re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", rx) + "$"
+        routes.append((method, path, re.compile(rx), fn, version, authorizer))
 
     class H(Handler):
         def handle_any(self):
             body = self.body()
             u = urllib.parse.urlsplit(self.path)
             raw_path, raw_query = u.path, u.query
-            for method, path, rx, fn, version in routes:
+            for method, path, rx, fn, version, authorizer in routes:
                 m = rx.match(raw_path)
                 if m and method in (self.command, "ANY"):
                     break
             else:
                 return self.reply(404, {"message": "Not Found"})
+            claims = None
+            if authorizer:
+                issuer, audiences = authorizers.get(authorizer, (None, []))
+                token = (self.headers.get("authorization") or "").strip()
+                token = token[7:].strip() if token.lower().startswith("bearer ") else token
+                claims = verify_jwt(token, issuer, audiences) if token else None
+                if claims is None:
+                    return self.reply(401, {"message": "Unauthorized"})
             headers = {}
             for k, v in self.headers.items():
                 k = k.lower()
@@ -804,6 +893,8 @@ def http_api(stack):
                 },
                 "isBase64Encoded": False,
             }
+            if claims is not None:
+                event["requestContext"]["authorizer"] = {"jwt": {"claims": {k: v if isinstance(v, str) else json.dumps(v) for k, v in claims.items()}, "scopes": None}}
             if cookies:
                 event["cookies"] = [c.strip() for c in cookies.split(";")]
             if raw_query:
@@ -831,7 +922,8 @@ def http_api(stack):
                 return self.reply(200, json.dumps(out))
             rbody = out.get("body") or ""
             rbody = base64.b64decode(rbody) if out.get("isBase64Encoded") else rbody.encode()
-            self.reply(int(out["statusCode"]), rbody, out.get("headers") or {}, content_type=None)
+            # Payload v2: the function's Set-Cookie headers come back as the "cookies" list.
+            self.reply(int(out["statusCode"]), rbody, out.get("headers") or {}, content_type=None, cookies=out.get("cookies") or [])
 
         do_POST = do_GET = do_PUT = do_DELETE = handle_any
 
@@ -1035,6 +1127,8 @@ def main():
     ap.add_argument("--fenbeitong-sign-key", required=True)
     ap.add_argument("--fenbeitong-access-token", required=True)
     ap.add_argument("--fakes-port", type=int, default=0)
+    ap.add_argument("--console-user", default="console-tester", help="a console operator created in the user pool")
+    ap.add_argument("--console-password", default="", help="its password (default: generated, written to stack.env)")
     ap.add_argument("--lambda-layout", action="store_true", help="binaries as cargo-lambda writes them: BIN_DIR/<name>/bootstrap")
     ap.add_argument("--exec-prefix", default="", help="command that runs each binary (e.g. qemu-aarch64 -L /usr/aarch64-linux-gnu)")
     args = ap.parse_args()
@@ -1046,6 +1140,9 @@ def main():
     stack.fakes_url = f"http://127.0.0.1:{fake.server_address[1]}"
 
     stack.create_resources()
+    console_password = args.console_password or ("Bg-" + "".join(random.choice(string.ascii_letters + string.digits) for _ in range(16)) + "9a")
+    if stack.user_pools:
+        stack.create_console_user(args.console_user, console_password)
     stack.put_parameters(dict(s.split("=", 1) for s in args.ssm))
     stack.create_functions()
     api = serve(http_api(stack))
@@ -1066,6 +1163,11 @@ def main():
         "BUSGATE_QUEUE_URL": tpl.refs["OutboxQueue"],
         "BUSGATE_DLQ_URL": tpl.refs["OutboxDlq"],
         "BUSGATE_TARGET": "aws",
+        "BUSGATE_CONSOLE_URL": f"http://127.0.0.1:{api.server_address[1]}/console/sign-in",
+        "BUSGATE_CONSOLE_USER": args.console_user if stack.user_pools else "",
+        "BUSGATE_CONSOLE_PASSWORD": console_password if stack.user_pools else "",
+        "BUSGATE_CONSOLE_CLIENT_ID": stack.user_pool_clients[0] if stack.user_pool_clients else "",
+        "BUSGATE_COGNITO_URL": args.moto_endpoint,
         "AWS_ENDPOINT_URL_DYNAMODB": args.ddb_endpoint,
         "AWS_ENDPOINT_URL_SQS": args.moto_endpoint,
         "AWS_ENDPOINT_URL_SSM": args.moto_endpoint,

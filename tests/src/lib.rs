@@ -214,3 +214,65 @@ pub fn python_signed_query(secret: &str, body: &[u8], params: &[(&str, &str)], c
     assert!(out.status.success(), "qimen_sign.py: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("ASCII query").trim().to_string()
 }
+
+/// Headless Chromium for the console's tests (Debian's `chromium` and `chromium-driver`).
+/// `BUSGATE_TEST_BROWSER=1` (set by `infra/test.sh`, which installs them) makes a missing
+/// browser a failure; without it a test says it was skipped when no chromedriver is on PATH.
+pub mod browser {
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use fantoccini::{Client, ClientBuilder};
+    use serde_json::json;
+
+    /// A chromedriver process, stopped on drop.
+    pub struct Driver {
+        child: Child,
+        pub url: String,
+    }
+
+    impl Drop for Driver {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    pub fn chromedriver() -> Option<Driver> {
+        let required = std::env::var("BUSGATE_TEST_BROWSER").is_ok_and(|v| v == "1");
+        let found = Command::new("chromedriver").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+        if !found {
+            assert!(!required, "BUSGATE_TEST_BROWSER=1 but no chromedriver on PATH (Debian: apt-get install chromium chromium-driver)");
+            eprintln!("SKIPPED: no chromedriver on PATH (set BUSGATE_TEST_BROWSER=1 to make this a failure)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Driver { child, url })
+    }
+
+    pub async fn browser(driver: &Driver) -> Client {
+        let binary =
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].into_iter().find(|p| std::path::Path::new(p).exists());
+        let mut options =
+            json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,768", "--lang=zh-CN"]});
+        if let Some(b) = binary {
+            options["binary"] = json!(b);
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Chromium session")
+    }
+}

@@ -414,3 +414,95 @@ async fn a_function_given_no_qimen_secret_at_all_fails_init_naming_the_variable(
     let init = f["init_error"].as_str().unwrap_or_default();
     assert!(init.contains("BUSGATE_QIMEN_SECRET") && init.contains("required"), "{f}");
 }
+
+/// The console as it ships: its pages only for a signed-in operator (the HTTP API's JWT
+/// authorizer over the stack's Cognito user pool), the sign-in page and its assets open; in
+/// Chromium the operator signs in, finds an order and stops a departure, and the console acts
+/// under the operator's name from the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_on_the_stack_is_for_signed_in_operators_only() {
+    let stack = Stack::up(&[]);
+    let base = stack.base().to_string();
+    for key in ["BUSGATE_CONSOLE_URL", "BUSGATE_CONSOLE_USER", "BUSGATE_CONSOLE_PASSWORD"] {
+        assert!(stack.env.get(key).is_some_and(|v| !v.is_empty()), "`up` did not print {key}");
+    }
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/console", "/console/orders", "/console/work", "/console/orders/BG26120200000001"] {
+        let r = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} without a token");
+        let r = http.get(format!("{base}{path}")).header("authorization", "Bearer not.a.token").send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path} with a forged token");
+    }
+    let post = http.post(format!("{base}/console/callbacks/replay")).body("all=1").send().await.unwrap();
+    assert_eq!(post.status(), 401, "an action without a token");
+    for path in ["/console/sign-in", "/console/assets/console.js", "/console/assets/console.css"] {
+        assert_eq!(http.get(format!("{base}{path}")).send().await.unwrap().status(), 200, "{path} is open");
+    }
+
+    // Fliggy sells a ticket; the operator finds it in Chromium.
+    let order_id = issued_order(&stack, "975000000001").await;
+    let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let target = busgate_cli::sim::pick(&lines, "上海市", "", chrono::Utc::now()).expect("a demo departure");
+    let Some(driver) = busgate_tests::browser::chromedriver() else { return };
+    let c = busgate_tests::browser::browser(&driver).await;
+    use fantoccini::Locator;
+    let wait_for_text = |css: &'static str, text: String| {
+        let c = c.clone();
+        async move {
+            wait_for(Duration::from_secs(30), &format!("{css} showing {text}"), || async {
+                match c.find(Locator::Css(css)).await {
+                    Ok(el) => el.text().await.ok().filter(|t| t.contains(&text)),
+                    Err(_) => None,
+                }
+            })
+            .await
+        }
+    };
+    c.goto(&stack.env["BUSGATE_CONSOLE_URL"]).await.unwrap();
+    c.find(Locator::Css("input[name=username]")).await.unwrap().send_keys(&stack.env["BUSGATE_CONSOLE_USER"]).await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(&stack.env["BUSGATE_CONSOLE_PASSWORD"]).await.unwrap();
+    c.find(Locator::Css("#sign-in button")).await.unwrap().click().await.unwrap();
+    wait_for_text(".operator", stack.env["BUSGATE_CONSOLE_USER"].clone()).await;
+    c.find(Locator::Css("header nav a[href='/console/orders']")).await.unwrap().click().await.unwrap();
+    wait_for_text("main h1", "订单".into()).await;
+    c.find(Locator::Css("form.search input[name=q]")).await.unwrap().send_keys(&order_id).await.unwrap();
+    c.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+    // console.js loads the results with the token and puts their address in the location bar.
+    wait_for(Duration::from_secs(30), "the search's address", || async { c.current_url().await.ok().filter(|u| u.as_str().contains(&order_id)) })
+        .await;
+    wait_for_text("#found-count", "1".into()).await;
+    c.find(Locator::Css("#orders tbody a")).await.unwrap().click().await.unwrap();
+    wait_for_text("#alitrip-order-id", order_id.clone()).await;
+    let html = c.source().await.unwrap();
+    assert!(!html.contains(&stack.env["BUSGATE_CONSOLE_PASSWORD"]) && !html.contains("eyJ"), "no password or token in a page");
+
+    // Stop the departure from the Today page (a form POST, with the token and the CSRF cookie).
+    c.find(Locator::Css("header nav a[href='/console/today']")).await.unwrap().click().await.unwrap();
+    wait_for_text("main h1", "今日班次".into()).await;
+    let row = format!("tr[data-schedule='{}']", target.schedule_id());
+    let reason =
+        wait_for(Duration::from_secs(30), "the departure row", || async { c.find(Locator::Css(&format!("{row} input[name=reason]"))).await.ok() })
+            .await;
+    reason.send_keys("司机生病").await.unwrap();
+    c.execute("window.confirm = () => true; return null;", vec![]).await.unwrap();
+    c.find(Locator::Css(&format!("{row} button[value=stop]"))).await.unwrap().click().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let flash = match c.find(Locator::Css(".flash")).await {
+            Ok(el) => el.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if flash.contains("stopped") {
+            break;
+        }
+        let console: Vec<String> = stack.logs().lines().filter(|l| l.contains("console")).map(str::to_string).collect();
+        assert!(std::time::Instant::now() < deadline, "the stop's outcome is not shown ({flash:?}); console log:\n{}", console.join("\n"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, seats) = call_bus(&base, Route::Seats, &target.seats_body(), DEMO_QIMEN_SECRET).await;
+    assert_eq!(seats["saleStatus"], json!(0), "{seats}");
+    let _ = c.clone().close().await;
+    assert!(stack.logs().contains("console: done"), "the action is logged");
+    assert!(stack.logs().contains(&stack.env["BUSGATE_CONSOLE_USER"]), "with the operator's name");
+    assert!(stack.denials().await.is_empty(), "{:?}", stack.denials().await);
+}

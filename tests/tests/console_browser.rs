@@ -7,60 +7,14 @@
 //! browser a failure; without it the test says it was skipped when no chromedriver is on PATH.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use busgate_cli::local::{Running, DEMO_FENBEITONG_TOKEN, DEMO_QIMEN_SECRET};
 use busgate_edge::Route;
+use busgate_tests::browser::{browser, chromedriver};
 use busgate_tests::{call_bus, post_bytes, repo_file, signed_query, start_local, JSON};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
-
-/// A chromedriver process, stopped on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn chromedriver() -> Option<Driver> {
-    let required = std::env::var("BUSGATE_TEST_BROWSER").is_ok_and(|v| v == "1");
-    let found = Command::new("chromedriver").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    if !found {
-        assert!(!required, "BUSGATE_TEST_BROWSER=1 but no chromedriver on PATH (Debian: apt-get install chromium chromium-driver)");
-        eprintln!("SKIPPED: no chromedriver on PATH (set BUSGATE_TEST_BROWSER=1 to make this a failure)");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child =
-        Command::new("chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Driver { child, url })
-}
-
-async fn browser(driver: &Driver) -> Client {
-    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].into_iter().find(|p| std::path::Path::new(p).exists());
-    let mut options =
-        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,768", "--lang=zh-CN"]});
-    if let Some(b) = binary {
-        options["binary"] = json!(b);
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), options);
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("a Chromium session")
-}
 
 /// Every value the console must never print.
 fn secrets() -> Vec<&'static str> {

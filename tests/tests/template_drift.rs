@@ -73,12 +73,17 @@ fn every_function_binary_has_one_resource_and_every_route_matches() {
     // The console: its pages behind the Cognito JWT authorizer; only the sign-in page and its
     // assets open (local mode serves the same paths under /console/).
     let ev = |m: &str, p: &str| (m.to_string(), p.to_string(), "2.0".to_string());
-    assert_eq!(template["console"], vec![ev("ANY", "/console/{proxy+}"), ev("GET", "/console/sign-in"), ev("GET", "/console/assets/{file}")]);
+    assert_eq!(
+        template["console"],
+        vec![ev("ANY", "/console/{proxy+}"), ev("GET", "/console"), ev("GET", "/console/sign-in"), ev("GET", "/console/assets/{file}")]
+    );
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let console = &text[text.find("  ConsoleFunction:").unwrap()..text.find("  ConsoleLogGroup:").unwrap()];
-    let pages = &console[console.find("        Pages:").unwrap()..console.find("        SignIn:").unwrap()];
-    assert!(pages.contains("Authorizer: ConsoleAuthorizer"), "{pages}");
-    assert_eq!(text.matches("Authorizer: ConsoleAuthorizer").count(), 1, "only the console's pages are behind the authorizer");
+    for (event, next) in [("Pages", "Home"), ("Home", "SignIn")] {
+        let block = &console[console.find(&format!("        {event}:")).unwrap()..console.find(&format!("        {next}:")).unwrap()];
+        assert!(block.contains("Authorizer: ConsoleAuthorizer"), "{block}");
+    }
+    assert_eq!(text.matches("Authorizer: ConsoleAuthorizer").count(), 2, "only the console's pages are behind the authorizer");
     let api = entry(&text, "HttpApi");
     assert!(api.contains("issuer: !Sub https://cognito-idp.${AWS::Region}.amazonaws.com/${ConsoleUserPool}"), "{api}");
     assert!(api.contains("- !Ref ConsoleUserPoolClient"), "{api}");

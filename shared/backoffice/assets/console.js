@@ -26,14 +26,15 @@ document.addEventListener("submit", (event) => {
     return;
   }
   const data = new FormData(form, event.submitter);
-  const multipart = form.enctype === "multipart/form-data";
+  // Attributes, not form.action / form.enctype: a control named "action" would shadow them.
+  const multipart = form.getAttribute("enctype") === "multipart/form-data";
   const method = (form.getAttribute("method") || "get").toUpperCase();
+  const action = new URL(form.getAttribute("action") || location.href, location.href);
   if (method === "GET") {
-    const url = new URL(form.action, location.href);
-    url.search = new URLSearchParams(data).toString();
-    load(url.href, {}, true);
+    action.search = new URLSearchParams(data).toString();
+    load(action.href, {}, true);
   } else {
-    load(form.action, { method, body: multipart ? data : new URLSearchParams(data) }, true);
+    load(action.href, { method, body: multipart ? data : new URLSearchParams(data) }, true);
   }
 });
 
@@ -42,7 +43,7 @@ document.addEventListener("click", (event) => {
   const a = event.target.closest("a[href]");
   if (!a) return;
   const url = new URL(a.getAttribute("href"), location.href);
-  if (url.origin !== location.origin || !url.pathname.startsWith("/console/")) return;
+  if (url.origin !== location.origin || !(url.pathname === "/console" || url.pathname.startsWith("/console/"))) return;
   event.preventDefault();
   load(url.href, {}, true);
 });
@@ -70,6 +71,10 @@ async function load(url, init, push) {
   }
   if (r.status === 401) return toSignIn();
   const type = r.headers.get("content-type") || "";
+  if (!r.ok && !type.startsWith("text/html")) {
+    window.alert(await r.text());
+    return;
+  }
   if (!type.startsWith("text/html")) {
     // A download (the catalogue export).
     const name = /filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "");
@@ -119,5 +124,5 @@ async function signIn(form) {
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
-  load("/console/", {}, true);
+  load("/console", {}, true);
 }

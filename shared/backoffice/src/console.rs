@@ -81,7 +81,9 @@ struct Console {
 pub fn router(app: App, sign_in: SignIn) -> Router {
     let state = Console { app, sign_in };
     Router::new()
-        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        // The home page at both: API Gateway routes `/console` (a greedy `/console/{proxy+}`
+        // needs something after the slash).
+        .route("/console", get(home))
         .route("/console/", get(home))
         .route("/console/today", get(today))
         .route("/console/departures/{id}/stop", post(stop_departure))
@@ -208,7 +210,7 @@ impl Session {
 
     /// After an action: back to `to` (a console path), with its outcome shown there once.
     fn done(&self, to: &str, outcome: Result<String, String>) -> Response {
-        let to = if to.starts_with("/console/") && !to.starts_with("/console//") { to } else { "/console/" };
+        let to = if to.starts_with("/console/") && !to.starts_with("/console//") { to } else { "/console" };
         let value = match &outcome {
             Ok(m) => format!("ok:{m}"),
             Err(e) => format!("err:{e}"),
@@ -300,7 +302,7 @@ fn layout(s: &Session, title: &str, nav: &str, body: Markup) -> Markup {
             }
             body {
                 header {
-                    a.brand href="/console/" { "Busgate 运营后台" }
+                    a.brand href="/console" { "Busgate 运营后台" }
                     nav {
                         (item("/console/today", "today", "今日班次"))
                         (item("/console/orders", "orders", "订单"))
@@ -983,7 +985,7 @@ async fn health_page(State(c): State<Console>, s: Session) -> Response {
 /// there is nothing to sign in to.
 async fn sign_in_page(State(c): State<Console>) -> Response {
     let SignIn::Cognito { endpoint, client_id, .. } = &c.sign_in else {
-        return Redirect::to("/console/").into_response();
+        return Redirect::to("/console").into_response();
     };
     let page = html! {
         (DOCTYPE)
