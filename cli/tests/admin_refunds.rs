@@ -178,3 +178,79 @@ fn async_refunds_are_listed_approved_and_rejected_by_the_back_office() {
     assert_eq!(confirms, 2, "{outbox}");
     cleanup(&dir);
 }
+
+/// Creates an order of two adults and confirms it in async issue mode: it waits in `2`.
+fn issuing_order(data: &std::path::Path, order_id: &str, dep: &PlannedDeparture) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = busgate_adapters::EmbeddedStore::open(data).unwrap();
+        let req = CreateRequest {
+            alitrip_order_id: order_id.into(),
+            schedule_id: dep.schedule_id.clone(),
+            line_id: Some(DEMO_AIRPORT_LINE.into()),
+            from_date: dep.date,
+            from_time: dep.time.start(),
+            from_station_code: Some("RMGC".into()),
+            to_station_code: Some("PVG2".into()),
+            ticket_count: 1,
+            order_amount: 3000,
+            ticket_amount: Some(3000),
+            custom_departure: CustomAddress::default(),
+            custom_destination: CustomAddress::default(),
+            info: Default::default(),
+            passengers: vec![PassengerInput {
+                name: "乘客".into(),
+                cert_type: "1".into(),
+                cert_no: "110101199001011000".into(),
+                passenger_type: Some(PassengerType::Adult),
+                ticket_price: Some(3000),
+            }],
+        };
+        let settings = Settings { async_issue: true, async_issue_deadline_minutes: 60, ..Settings::default() };
+        let now = chrono::Utc::now();
+        orders::create(&store, &req, now, &settings).await.expect("order created");
+        let confirmed = orders::confirm(&store, order_id, None, now, &settings).await.result.expect("confirm accepted");
+        assert_eq!(confirmed["status"], "2");
+    })
+}
+
+#[test]
+fn async_issues_are_listed_issued_and_refused_by_the_back_office() {
+    let dir = temp_dir("issue-decide");
+    let data = dir.join("data");
+    let file = demo();
+    busgate(&data, &["catalogue", "import", write_file(&dir, "demo.json", &file).to_str().unwrap()]).ok();
+    let dep = future_departure(&file, DEMO_AIRPORT_LINE);
+    issuing_order(&data, "900000000211", &dep);
+    issuing_order(&data, "900000000212", &dep);
+
+    let waiting = busgate(&data, &["issue", "list", "--json"]).ok().json();
+    let listed: Vec<&str> = waiting["issues"].as_array().unwrap().iter().map(|o| o["alitrip_order_id"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["900000000211", "900000000212"], "{waiting}");
+    assert!(busgate(&data, &["issue", "list"]).ok().stdout.contains("900000000212"));
+
+    let issued = busgate(&data, &["issue", "approve", "900000000211", "--json"]).ok().json();
+    assert_eq!((issued["outcome"].as_str(), issued["status"].as_str(), ids(&issued)), (Some("issued"), Some("3"), 1), "{issued}");
+    // Decided once: a second decision is refused, naming the state.
+    let again = busgate(&data, &["issue", "refuse", "900000000211", "--reason", "x"]);
+    assert!(again.failed().stderr.contains("900000000211"), "{}", again.stderr);
+
+    // Refusing needs a reason; the official cause must be one of the four.
+    busgate(&data, &["issue", "refuse", "900000000212"]).failed();
+    let bad = busgate(&data, &["issue", "refuse", "900000000212", "--reason", "车辆故障", "--fail-code", "9999"]);
+    assert!(bad.failed().stderr.contains("1102, 1104, 1114 or 1401"), "{}", bad.stderr);
+    let refused = busgate(&data, &["issue", "refuse", "900000000212", "--reason", "车辆故障", "--fail-code", "1102", "--json"]).ok().json();
+    assert_eq!((refused["outcome"].as_str(), refused["status"].as_str(), ids(&refused)), (Some("refused"), Some("4"), 1), "{refused}");
+    assert_eq!(busgate(&data, &["issue", "list", "--json"]).ok().json()["issues"], serde_json::json!([]));
+
+    // One bookticket.confirm per decision, the refusal carrying its cause.
+    let outbox = busgate(&data, &["outbox", "list", "--pending", "--json"]).ok().json();
+    let confirms: Vec<&Value> = outbox["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["destination"]["method"].as_str() == Some("taobao.bus.agent.bookticket.confirm"))
+        .collect();
+    assert_eq!(confirms.len(), 2, "{outbox}");
+    cleanup(&dir);
+}

@@ -285,6 +285,9 @@ async fn dispatcher_works_the_back_office_in_chromium() {
     let report = ui.text("#report").await;
     assert!(!report.is_empty() && ui.c.find(Locator::Css("#report.ok")).await.is_ok(), "{report}");
     ui.shot("catalogue").await;
+    // Apply what was checked (the page carries the file it checked).
+    let html = ui.submit("form input[name=text] ~ button[value=apply]").await;
+    assert!(html.contains("导入结果") && ui.c.find(Locator::Css("#report.ok")).await.is_ok(), "{}", ui.text("#report").await);
 
     ui.open("/console/health").await;
     ui.shot("health").await;

@@ -93,6 +93,15 @@ async fn local_endpoints_answer_loopback_callers_only() {
     };
     for (method, path) in
         [("GET", "/_local/top"), ("POST", "/_local/top"), ("GET", "/_local/health"), ("POST", "/_local/fenbeitong/x"), ("POST", "/_local/admin")]
+            .into_iter()
+            // The console has no sign-in in local mode: loopback only too.
+            .chain([
+                ("GET", "/console"),
+                ("GET", "/console/"),
+                ("GET", "/console/work"),
+                ("POST", "/console/callbacks/replay"),
+                ("GET", "/console/assets/console.js"),
+            ])
     {
         let r = busgate_cli::local::router(shared.clone()).oneshot(request(method, path, "192.0.2.10:40000")).await.unwrap();
         assert_eq!(r.status(), 403, "{method} {path} from another host");
