@@ -15,11 +15,21 @@ fn k(pk: &str, sk: &str) -> Key {
     Key::new(pk, sk)
 }
 
+/// The failing write's index and the record as the store found it there (what a caller that
+/// lost a conditional put answers from without reading it again).
+#[track_caller]
+fn failed(r: Result<(), StoreError>) -> (usize, Option<Item>) {
+    match r {
+        Err(StoreError::ConditionFailed { index, current }) => (index, current.map(|b| *b)),
+        other => panic!("expected a failed condition, got {other:?}"),
+    }
+}
+
 async fn put_absent_once(s: &dyn Store) {
     let item = Item::new(k("ORDER#1", "O"), r#"{"n":"张三"}"#);
     s.transact(vec![Write::Put { item: item.clone(), condition: Condition::Absent }]).await.unwrap();
     let again = s.transact(vec![Write::Put { item: item.clone().with_version(2), condition: Condition::Absent }]).await;
-    assert_eq!(again, Err(StoreError::ConditionFailed { index: 0 }));
+    assert_eq!(failed(again), (0, Some(item.clone())), "the record that won comes back with the failure");
     assert_eq!(s.get(&item.key).await.unwrap(), Some(item), "the first write stands, byte for byte");
     assert_eq!(s.get(&k("ORDER#2", "O")).await.unwrap(), None);
 }
@@ -30,7 +40,7 @@ async fn version_guards_updates(s: &dyn Store) {
     let v2 = Item::new(key.clone(), "v2").with_version(2);
     s.transact(vec![Write::Put { item: v2.clone(), condition: Condition::Version(1) }]).await.unwrap();
     let stale = Item::new(key.clone(), "v2-lost").with_version(2);
-    assert_eq!(s.transact(vec![Write::Put { item: stale, condition: Condition::Version(1) }]).await, Err(StoreError::ConditionFailed { index: 0 }));
+    assert_eq!(failed(s.transact(vec![Write::Put { item: stale, condition: Condition::Version(1) }]).await), (0, Some(v2.clone())));
     assert_eq!(s.get(&key).await.unwrap().unwrap().body, "v2");
     // Exists / Version on a missing record fail.
     let missing = Item::new(k("CASE#9", "C"), "x");
@@ -47,7 +57,8 @@ async fn transaction_is_all_or_nothing(s: &dyn Store) {
             Write::Count { key: k("C", "1"), delta: 1, floor: None },
         ])
         .await;
-    assert_eq!(r, Err(StoreError::ConditionFailed { index: 1 }), "the failing write is named");
+    let a = Item::new(k("A", "1"), "a");
+    assert_eq!(failed(r), (1, Some(a.clone())), "the failing write is named, with its record");
     assert_eq!(s.get(&k("B", "1")).await.unwrap(), None, "nothing of a failed transaction is written");
     assert_eq!(s.get(&k("C", "1")).await.unwrap(), None);
     assert_eq!(s.get(&k("A", "1")).await.unwrap().unwrap().body, "a");
@@ -58,7 +69,7 @@ async fn transaction_is_all_or_nothing(s: &dyn Store) {
             Write::Put { item: Item::new(k("B", "1"), "b"), condition: Condition::Always },
         ])
         .await;
-    assert_eq!(r, Err(StoreError::ConditionFailed { index: 0 }));
+    assert_eq!(failed(r), (0, Some(a)));
     s.transact(vec![
         Write::Check { key: k("A", "1"), condition: Condition::Version(1) },
         Write::Put { item: Item::new(k("B", "1"), "b"), condition: Condition::Always },
@@ -72,7 +83,8 @@ async fn counters_never_go_below_floor(s: &dyn Store) {
     let seats = k("DEP#S1", "SEATS");
     s.transact(vec![Write::Put { item: Item::new(seats.clone(), "").with_count(3), condition: Condition::Absent }]).await.unwrap();
     s.transact(vec![Write::Count { key: seats.clone(), delta: -2, floor: Some(0) }]).await.unwrap();
-    assert_eq!(s.transact(vec![Write::Count { key: seats.clone(), delta: -2, floor: Some(0) }]).await, Err(StoreError::ConditionFailed { index: 0 }));
+    let (index, current) = failed(s.transact(vec![Write::Count { key: seats.clone(), delta: -2, floor: Some(0) }]).await);
+    assert_eq!((index, current.and_then(|c| c.count)), (0, Some(1)), "the counter as it stands");
     let item = s.get(&seats).await.unwrap().unwrap();
     assert_eq!(item.count, Some(1));
     assert_eq!(item.version, 1, "a counter move keeps the version");
@@ -82,10 +94,7 @@ async fn counters_never_go_below_floor(s: &dyn Store) {
     s.transact(vec![Write::Count { key: k("SEQ", "orders"), delta: 1, floor: None }]).await.unwrap();
     let created = s.get(&k("SEQ", "orders")).await.unwrap().unwrap();
     assert_eq!((created.count, created.version, created.body.as_str()), (Some(1), 0, ""));
-    assert_eq!(
-        s.transact(vec![Write::Count { key: k("SEQ", "none"), delta: -1, floor: Some(0) }]).await,
-        Err(StoreError::ConditionFailed { index: 0 })
-    );
+    assert_eq!(failed(s.transact(vec![Write::Count { key: k("SEQ", "none"), delta: -1, floor: Some(0) }]).await), (0, None), "absent");
     // A counter move inside a transaction with an order write: both or neither.
     let r = s
         .transact(vec![
@@ -93,7 +102,8 @@ async fn counters_never_go_below_floor(s: &dyn Store) {
             Write::Put { item: Item::new(k("ORDER#7", "O"), "o"), condition: Condition::Absent },
         ])
         .await;
-    assert_eq!(r, Err(StoreError::ConditionFailed { index: 0 }));
+    let (index, current) = failed(r);
+    assert_eq!((index, current.and_then(|c| c.count)), (0, Some(6)));
     assert_eq!(s.get(&k("ORDER#7", "O")).await.unwrap(), None);
     assert_eq!(s.get(&seats).await.unwrap().unwrap().count, Some(6));
 }
@@ -133,13 +143,11 @@ async fn delete_with_condition(s: &dyn Store) {
     let key = k("LOCK", "1");
     s.transact(vec![Write::Put { item: Item::new(key.clone(), "l").with_expiry(1_900_000_000), condition: Condition::Absent }]).await.unwrap();
     assert_eq!(s.get(&key).await.unwrap().unwrap().expires_at, Some(1_900_000_000));
-    assert_eq!(
-        s.transact(vec![Write::Delete { key: key.clone(), condition: Condition::Version(2) }]).await,
-        Err(StoreError::ConditionFailed { index: 0 })
-    );
+    let (index, current) = failed(s.transact(vec![Write::Delete { key: key.clone(), condition: Condition::Version(2) }]).await);
+    assert_eq!((index, current.map(|c| (c.version, c.body, c.expires_at))), (0, Some((1, "l".to_string(), Some(1_900_000_000)))));
     s.transact(vec![Write::Delete { key: key.clone(), condition: Condition::Version(1) }]).await.unwrap();
     assert_eq!(s.get(&key).await.unwrap(), None);
-    assert_eq!(s.transact(vec![Write::Delete { key, condition: Condition::Exists }]).await, Err(StoreError::ConditionFailed { index: 0 }));
+    assert_eq!(failed(s.transact(vec![Write::Delete { key, condition: Condition::Exists }]).await), (0, None));
 }
 
 async fn malformed_transactions_are_refused(s: &dyn Store) {
@@ -181,7 +189,7 @@ async fn concurrent_sales_never_oversell(s: Arc<dyn Store>) {
     for t in tasks {
         match t.await.unwrap() {
             Ok(()) => sold += 1,
-            Err(StoreError::ConditionFailed { index: 0 }) => {}
+            Err(StoreError::ConditionFailed { index: 0, .. }) => {}
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
+    ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use busgate_domain::store::{validate_transaction, Condition, IndexKey, Item, Key, Store, StoreError, Write};
@@ -29,8 +29,12 @@ fn sdk_error<E: std::error::Error + 'static, R: std::fmt::Debug + 'static>(e: &a
     StoreError::Unavailable(crate::error_chain(e))
 }
 
-/// The outcome of a single-item write: a failed condition is `ConditionFailed { index: 0 }`.
-fn single_outcome<O, E, R>(r: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<(), StoreError>
+/// The outcome of a single-item write: a failed condition is `ConditionFailed { index: 0 }`
+/// carrying the record as it was (`ReturnValuesOnConditionCheckFailure = ALL_OLD`).
+fn single_outcome<O, E, R>(
+    r: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    old: impl Fn(&E) -> Option<&HashMap<String, AttributeValue>>,
+) -> Result<(), StoreError>
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
@@ -38,7 +42,10 @@ where
     use aws_sdk_dynamodb::error::ProvideErrorMetadata;
     match r {
         Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("ConditionalCheckFailedException") => Err(StoreError::ConditionFailed { index: 0 }),
+        Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+            let current = e.as_service_error().and_then(&old).filter(|m| !m.is_empty()).map(from_attrs).transpose()?.map(Box::new);
+            Err(StoreError::ConditionFailed { index: 0, current })
+        }
         Err(e) => Err(sdk_error(&e)),
     }
 }
@@ -210,6 +217,7 @@ impl DynamoStore {
                     Put::builder()
                         .table_name(&self.table)
                         .set_item(Some(item_attrs(item)))
+                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                         .set_condition_expression(cond)
                         .set_expression_attribute_values(opt_values(values))
                         .build()
@@ -223,6 +231,7 @@ impl DynamoStore {
                     Delete::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attrs(key)))
+                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                         .set_condition_expression(cond)
                         .set_expression_attribute_values(opt_values(values))
                         .build()
@@ -238,6 +247,7 @@ impl DynamoStore {
                     ConditionCheck::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attrs(key)))
+                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                         .condition_expression(cond)
                         .set_expression_attribute_values(opt_values(values))
                         .build()
@@ -251,6 +261,7 @@ impl DynamoStore {
                     Update::builder()
                         .table_name(&self.table)
                         .set_key(Some(key_attrs(key)))
+                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                         .update_expression(update)
                         .set_condition_expression(cond)
                         .set_expression_attribute_values(Some(values))
@@ -272,11 +283,15 @@ impl DynamoStore {
                     .put_item()
                     .table_name(&self.table)
                     .set_item(Some(item_attrs(item)))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .set_condition_expression(cond)
                     .set_expression_attribute_values(opt_values(values))
                     .send()
                     .await;
-                single_outcome(r)
+                single_outcome(r, |e| match e {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item.as_ref(),
+                    _ => None,
+                })
             }
             Write::Delete { key, condition } => {
                 let (cond, values) = condition_expr(*condition);
@@ -285,11 +300,15 @@ impl DynamoStore {
                     .delete_item()
                     .table_name(&self.table)
                     .set_key(Some(key_attrs(key)))
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .set_condition_expression(cond)
                     .set_expression_attribute_values(opt_values(values))
                     .send()
                     .await;
-                single_outcome(r)
+                single_outcome(r, |e| match e {
+                    aws_sdk_dynamodb::operation::delete_item::DeleteItemError::ConditionalCheckFailedException(c) => c.item.as_ref(),
+                    _ => None,
+                })
             }
             Write::Count { key, delta, floor } => {
                 let (update, cond, values) = count_update(*delta, *floor);
@@ -299,11 +318,15 @@ impl DynamoStore {
                     .table_name(&self.table)
                     .set_key(Some(key_attrs(key)))
                     .update_expression(update)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .set_condition_expression(cond)
                     .set_expression_attribute_values(Some(values))
                     .send()
                     .await;
-                single_outcome(r)
+                single_outcome(r, |e| match e {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item.as_ref(),
+                    _ => None,
+                })
             }
             Write::Check { .. } => unreachable!("a lone check goes through a transaction"),
         }
@@ -369,7 +392,12 @@ impl Store for DynamoStore {
                 {
                     let reasons = c.cancellation_reasons();
                     if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                        return Err(StoreError::ConditionFailed { index });
+                        let current = match reasons[index].item() {
+                            Some(m) if !m.is_empty() => Some(Box::new(from_attrs(m)?)),
+                            // No old image (absent, or an emulator that does not return it): read it.
+                            _ => self.get(writes[index].key()).await?.map(Box::new),
+                        };
+                        return Err(StoreError::ConditionFailed { index, current });
                     }
                     if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
                         return Err(StoreError::Conflict);

@@ -1,11 +1,16 @@
 //! The embedded store of local mode: redb, a pure-Rust transactional key-value file.
 //!
-//! One redb write transaction checks every condition of a Busgate transaction and applies
-//! all of its writes, or none: the same guarantee as DynamoDB's `TransactWriteItems`. redb
-//! serialises writers, so there are no conflicts to report.
+//! Each Busgate transaction has its conditions checked and all of its writes applied, or none:
+//! the same guarantee as DynamoDB's `TransactWriteItems`. redb serialises writers, so there
+//! are no conflicts to report.
+//!
+//! Group commit: concurrent transactions are applied one after another inside one redb write
+//! transaction and made durable by its one commit (one fsync for the group, not one each).
+//! None is answered before that commit returns, so nothing acknowledged can be lost; a
+//! transaction whose condition fails is refused alone and leaves the others of its group be.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use busgate_domain::store::memory::{apply_writes, sort_by_index};
@@ -54,6 +59,19 @@ fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    group: Arc<Mutex<Group>>,
+}
+
+/// Transactions waiting for the next group commit, and whether a committer is running.
+#[derive(Default)]
+struct Group {
+    pending: Vec<Job>,
+    running: bool,
+}
+
+struct Job {
+    writes: Vec<Write>,
+    done: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl EmbeddedStore {
@@ -67,7 +85,7 @@ impl EmbeddedStore {
             txn.open_table(INDEX).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        Ok(EmbeddedStore { db: Arc::new(db), group: Arc::default() })
     }
 
     fn get_sync(&self, key: &Key) -> Result<Option<Item>, StoreError> {
@@ -131,39 +149,98 @@ impl EmbeddedStore {
         Ok(n)
     }
 
-    fn transact_sync(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let txn = self.db.begin_write().map_err(unavailable)?;
-        {
-            let mut records = txn.open_table(RECORDS).map_err(unavailable)?;
-            let mut index = txn.open_table(INDEX).map_err(unavailable)?;
-            let changes = apply_writes(&writes, |k| match records.get((k.pk.as_str(), k.sk.as_str())).map_err(unavailable)? {
-                Some(v) => Ok(Some(decode(k.clone(), v.value())?)),
-                None => Ok(None),
-            })?;
-            for (key, next) in changes {
-                let k = (key.pk.as_str(), key.sk.as_str());
-                let previous = match records.get(k).map_err(unavailable)? {
-                    Some(v) => Some(decode(key.clone(), v.value())?),
-                    None => None,
-                };
-                if let Some(ix) = previous.and_then(|p| p.index) {
-                    index.remove((ix.pk.as_str(), ix.sk.as_str(), k.0, k.1)).map_err(unavailable)?;
+    /// Commits groups of waiting transactions until none is left (one committer at a time).
+    fn commit_loop(&self) {
+        // Should it panic, the next transaction starts a committer again.
+        struct Stop<'a>(&'a Mutex<Group>);
+        impl Drop for Stop<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.lock().unwrap_or_else(|e| e.into_inner()).running = false;
                 }
-                match next {
-                    Some(item) => {
-                        records.insert(k, encode(&item).as_slice()).map_err(unavailable)?;
-                        if let Some(ix) = &item.index {
-                            index.insert((ix.pk.as_str(), ix.sk.as_str(), k.0, k.1), ()).map_err(unavailable)?;
-                        }
+            }
+        }
+        let _stop = Stop(&self.group);
+        loop {
+            let jobs = std::mem::take(&mut self.group.lock().unwrap_or_else(|e| e.into_inner()).pending);
+            if jobs.is_empty() {
+                let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
+                if g.pending.is_empty() {
+                    g.running = false;
+                    return;
+                }
+                continue;
+            }
+            match self.commit_group(&jobs) {
+                Ok(results) => {
+                    for (job, r) in jobs.into_iter().zip(results) {
+                        let _ = job.done.send(r);
                     }
-                    None => {
-                        records.remove(k).map_err(unavailable)?;
+                }
+                Err(e) => {
+                    for job in jobs {
+                        let _ = job.done.send(Err(e.clone()));
                     }
                 }
             }
         }
-        txn.commit().map_err(unavailable)
     }
+
+    /// Applies each job in turn (each sees the ones before it) in one write transaction, then
+    /// commits it: the outcome of each job, or an error for all when nothing was committed.
+    fn commit_group(&self, jobs: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let txn = self.db.begin_write().map_err(unavailable)?;
+        let mut results = Vec::with_capacity(jobs.len());
+        {
+            let mut records = txn.open_table(RECORDS).map_err(unavailable)?;
+            let mut index = txn.open_table(INDEX).map_err(unavailable)?;
+            for job in jobs {
+                let changes = apply_writes(&job.writes, |k| match records.get((k.pk.as_str(), k.sk.as_str())).map_err(unavailable)? {
+                    Some(v) => Ok(Some(decode(k.clone(), v.value())?)),
+                    None => Ok(None),
+                });
+                match changes {
+                    Err(e) => results.push(Err(e)),
+                    Ok(changes) => {
+                        apply_changes(&mut records, &mut index, changes)?;
+                        results.push(Ok(()));
+                    }
+                }
+            }
+        }
+        txn.commit().map_err(unavailable)?;
+        Ok(results)
+    }
+}
+
+/// Writes checked changes (and moves their index entries) inside a write transaction.
+fn apply_changes(
+    records: &mut redb::Table<(&str, &str), &[u8]>,
+    index: &mut redb::Table<(&str, &str, &str, &str), ()>,
+    changes: Vec<(Key, Option<Item>)>,
+) -> Result<(), StoreError> {
+    for (key, next) in changes {
+        let k = (key.pk.as_str(), key.sk.as_str());
+        let previous = match records.get(k).map_err(unavailable)? {
+            Some(v) => Some(decode(key.clone(), v.value())?),
+            None => None,
+        };
+        if let Some(ix) = previous.and_then(|p| p.index) {
+            index.remove((ix.pk.as_str(), ix.sk.as_str(), k.0, k.1)).map_err(unavailable)?;
+        }
+        match next {
+            Some(item) => {
+                records.insert(k, encode(&item).as_slice()).map_err(unavailable)?;
+                if let Some(ix) = &item.index {
+                    index.insert((ix.pk.as_str(), ix.sk.as_str(), k.0, k.1), ()).map_err(unavailable)?;
+                }
+            }
+            None => {
+                records.remove(k).map_err(unavailable)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs blocking redb work off the async executor.
@@ -186,8 +263,18 @@ impl Store for EmbeddedStore {
         blocking(move || s.query_index_sync(&pk, &p)).await
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let s = self.clone();
-        blocking(move || s.transact_sync(writes)).await
+        busgate_domain::store::validate_transaction(&writes)?;
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut g = self.group.lock().unwrap_or_else(|e| e.into_inner());
+            g.pending.push(Job { writes, done });
+            !std::mem::replace(&mut g.running, true)
+        };
+        if start {
+            let s = self.clone();
+            tokio::task::spawn_blocking(move || s.commit_loop());
+        }
+        answer.await.map_err(|_| unavailable("the store's committer stopped"))?
     }
     async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
         let (s, key) = (self.clone(), key.clone());

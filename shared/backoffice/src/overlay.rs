@@ -115,7 +115,7 @@ mod tests {
         // The real store is untouched, and conditions are the real ones.
         assert_eq!(base.query("P", "").await.unwrap().len(), 1);
         let again = o.transact(vec![Write::Put { item: b, condition: Condition::Absent }]).await;
-        assert!(matches!(again, Err(StoreError::ConditionFailed { index: 0 })));
+        assert!(matches!(again, Err(StoreError::ConditionFailed { index: 0, .. })));
         assert_eq!(o.written(), 2);
     }
 }

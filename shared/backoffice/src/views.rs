@@ -159,6 +159,11 @@ pub async fn order_by_agent_id(store: &dyn Store, agent_order_id: &str) -> Resul
     else {
         return Ok(None);
     };
+    // The id's claim points at the order (one read); orders from before ids were claimed are
+    // found among the orders of the id's day.
+    if let Some(alitrip) = orders::alitrip_id_of(store, agent_order_id).await.map_err(|e| e.to_string())? {
+        return orders::get_order(store, &alitrip).await.map_err(|e| e.to_string());
+    }
     let found = orders::orders_created_on(store, day).await.map_err(|e| e.to_string())?;
     Ok(found.into_iter().find(|o| o.agent_order_id == agent_order_id))
 }

@@ -66,5 +66,5 @@ pub use queries::{
     city_matches, from_cities, list_departures, list_stopped, seat_query, to_cities, LinesQuery, ListedDeparture, SeatsAnswer, SeatsError,
     SeatsRequest, StoppedQuery, ToCity,
 };
-pub use records::{departure_key, load_departure, load_departure_record, seats_key, LoadedDeparture};
+pub use records::{departure_key, load_departure, load_departure_cached, load_departure_record, seats_key, DepartureCache, LoadedDeparture};
 pub use refund::{refund_quote, RefundQuote};

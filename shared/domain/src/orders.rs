@@ -51,8 +51,8 @@ pub use model::{
     Ticket, TicketStatus,
 };
 pub use records::{
-    get_order, list_issuing, list_locked, list_pending_refunds, list_refunds_created_on, orders_created_on, orders_of_departure, OrderRecord,
-    RefundPointer, Settings,
+    alitrip_id_of, get_order, list_issuing, list_locked, list_pending_refunds, list_refunds_created_on, orders_created_on, orders_of_departure,
+    OrderRecord, RefundPointer, Settings,
 };
 pub use refunds::{
     apply_refund, approve_overdue_refunds, decide_refund, fee, money_refund, offline_refund, refund_stopped_departure, MoneyRefundOutcome,

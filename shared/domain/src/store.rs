@@ -124,9 +124,12 @@ pub const MAX_TRANSACTION_WRITES: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The condition of write number `index` did not hold; nothing was written.
+    /// The condition of write number `index` did not hold; nothing was written. `current` is
+    /// that record as the store found it (`None`: absent), so that a caller whose conditional
+    /// put lost to an existing record can answer from it without reading it again (DynamoDB:
+    /// `ReturnValuesOnConditionCheckFailure = ALL_OLD`).
     #[error("condition of write {index} failed")]
-    ConditionFailed { index: usize },
+    ConditionFailed { index: usize, current: Option<Box<Item>> },
     /// A concurrent transaction touched the same records; nothing was written; try again.
     #[error("transaction conflict")]
     Conflict,
@@ -139,6 +142,16 @@ pub enum StoreError {
     /// A record could not be decoded.
     #[error("corrupt record {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// The index of the write whose condition failed, if that is what happened.
+    pub fn failed_write(&self) -> Option<usize> {
+        match self {
+            StoreError::ConditionFailed { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
 }
 
 /// The record store.

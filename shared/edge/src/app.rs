@@ -17,11 +17,13 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// The Fenbeitong tokens, parsed once (on first use) instead of on every notice.
     fenbeitong_tokens: Arc<std::sync::OnceLock<Option<busgate_domain::notices::Tokens>>>,
+    /// Departures as this process last read them: a warm sale is one store round trip.
+    pub departures: Arc<busgate_domain::catalogue::DepartureCache>,
 }
 
 impl App {
     pub fn new(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> App {
-        App { config: Arc::new(config), store, queue, clock, fenbeitong_tokens: Arc::default() }
+        App { config: Arc::new(config), store, queue, clock, fenbeitong_tokens: Arc::default(), departures: Arc::default() }
     }
 
     /// The same dependencies with another queue (a test's failing queue, say).

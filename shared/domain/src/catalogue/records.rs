@@ -184,6 +184,64 @@ pub async fn load_departure_record(store: &dyn Store, schedule_id: &str) -> Resu
     Ok(dep.map(|(departure, version)| LoadedDeparture { departure, version, seats_left: counter.unwrap_or(0), has_counter: counter.is_some() }))
 }
 
+/// Departures (with their seats left) as this container last read them, so that a sale costs
+/// one store round trip when warm. Safe because a cached departure is only ever *accepted*
+/// on: the commit checks the departure record's version (every change to a departure writes
+/// it at a new version) and the seat counter's floor, so a stale entry fails the commit and is
+/// read again; and a refusal decided on a cached entry is decided again on a fresh read.
+#[derive(Debug)]
+pub struct DepartureCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (LoadedDeparture, std::time::Instant)>>,
+    ttl: std::time::Duration,
+    max_entries: usize,
+}
+
+impl Default for DepartureCache {
+    fn default() -> Self {
+        DepartureCache::new(std::time::Duration::from_secs(60), 10_000)
+    }
+}
+
+impl DepartureCache {
+    pub fn new(ttl: std::time::Duration, max_entries: usize) -> Self {
+        DepartureCache { entries: Default::default(), ttl, max_entries }
+    }
+
+    fn get(&self, schedule_id: &str) -> Option<LoadedDeparture> {
+        let entries = self.entries.lock().expect("departure cache lock");
+        entries.get(schedule_id).filter(|(_, at)| at.elapsed() < self.ttl).map(|(l, _)| l.clone())
+    }
+
+    fn put(&self, loaded: &LoadedDeparture) {
+        let mut entries = self.entries.lock().expect("departure cache lock");
+        if entries.len() >= self.max_entries {
+            entries.clear();
+        }
+        entries.insert(loaded.departure.schedule_id.clone(), (loaded.clone(), std::time::Instant::now()));
+    }
+}
+
+/// A departure for a decision: from `cache` when `may_use_cache` and it has one (`true` =
+/// cached), else read (one query) and remembered. A caller deciding again after a lost race
+/// reads afresh.
+pub async fn load_departure_cached(
+    store: &dyn Store,
+    cache: Option<&DepartureCache>,
+    schedule_id: &str,
+    may_use_cache: bool,
+) -> Result<(Option<LoadedDeparture>, bool), StoreError> {
+    if may_use_cache {
+        if let Some(l) = cache.and_then(|c| c.get(schedule_id)) {
+            return Ok((Some(l), true));
+        }
+    }
+    let loaded = load_departure_record(store, schedule_id).await?;
+    if let (Some(cache), Some(l)) = (cache, &loaded) {
+        cache.put(l);
+    }
+    Ok((loaded, false))
+}
+
 /// Reads a departure and its seats left with exactly one store call (see
 /// [`load_departure_record`] for the version too). `None` = unknown `scheduleId`.
 pub async fn load_departure(store: &dyn Store, schedule_id: &str) -> Result<Option<(Departure, i64)>, StoreError> {

@@ -310,7 +310,7 @@ pub async fn decide<S: Store + ?Sized>(
                 tracing::info!(apply_id = %id, approve, operator, callback_id = %decision.callback_id, "fenbeitong notice decided");
                 return Ok(decision);
             }
-            Err(StoreError::ConditionFailed { index: 0 }) => continue,
+            Err(StoreError::ConditionFailed { index: 0, .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }

@@ -7,12 +7,12 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::catalogue::{load_departure_record, parse_coordinate, seats_key, Departure, LoadedDeparture, Segment, Station, StationType};
-use crate::store::{Condition, Store, StoreError, Write};
+use crate::catalogue::{parse_coordinate, seats_key, Departure, LoadedDeparture, Segment, Station, StationType};
+use crate::store::{Condition, Item, Store, StoreError, Write};
 
 use super::error::OrderError;
 use super::model::{Address, Order, OrderStatus, Passenger, PassengerType, RefusalCode, RefusedCreate, Ticket, TicketStatus};
-use super::records::{self, load_record, membership_item, next_id, order_item, pause, refused_item, OrderRecord, Settings, MAX_ATTEMPTS};
+use super::records::{self, load_record, membership_item, order_item, pause, refused_item, OrderRecord, Settings, MAX_ATTEMPTS};
 use super::view;
 
 /// A custom pick-up or drop-off point as sent (each part optional in the request; all three
@@ -342,18 +342,40 @@ async fn wait_for_twin(store: &dyn Store, id: &str, fp: &str, settings: &Setting
 /// Creates an order (§3.5): the stored answer for a same-fingerprint repeat,
 /// `invalid-parameter` for a different one; otherwise decides on the departure as read and
 /// commits either the order with its seats (one atomic write: order `Absent`, departure
-/// unchanged, seats `-n` with floor 0, departure membership) or the stored refusal. Of
-/// identical requests in flight exactly one takes effect; the others return its answer.
+/// unchanged, seats `-n` with floor 0, departure membership, the Busgate id's claim) or the
+/// stored refusal. Of identical requests in flight exactly one takes effect; the others
+/// return its answer.
+///
+/// One store round trip when warm: no read of the order first (its put is conditional, and a
+/// repeat finds the stored record in the failed condition), the departure from the
+/// container's cache (checked by the commit), the id without a counter. Two when cold.
 pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, settings: &Settings) -> Result<Map<String, Value>, OrderError> {
     let fp = req.fingerprint();
     let id = req.alitrip_order_id.as_str();
-    for attempt in 0..MAX_ATTEMPTS {
-        if let Some((rec, _)) = load_record(store, id).await? {
-            return stored_answer(&rec, &fp);
+    // The stored record found by a conditional put that lost (or read, if the store could not say).
+    let stored = async |current: Option<Box<Item>>| -> Result<Map<String, Value>, OrderError> {
+        match current.map(|i| i.decode::<OrderRecord>()).transpose()? {
+            Some(rec) => stored_answer(&rec, &fp),
+            None => wait_for_twin(store, id, &fp, settings).await,
         }
-        let loaded = load_departure_record(store, &req.schedule_id).await?;
-        match decide(req, loaded.as_ref(), now) {
-            Decision::Invalid(e) => return Err(e),
+    };
+    let mut attempt = 0;
+    while attempt < MAX_ATTEMPTS {
+        let (loaded, cached) = records::departure_for(store, settings, &req.schedule_id, attempt).await?;
+        attempt += 1;
+        let decision = decide(req, loaded.as_ref(), now);
+        if cached && !matches!(decision, Decision::Accept(_)) {
+            // Never refuse on what this container remembers: decide again on a fresh read.
+            continue;
+        }
+        match decision {
+            Decision::Invalid(e) => {
+                // A repeat of a create that succeeded earlier still gets its stored answer.
+                if let Some((rec, _)) = load_record(store, id).await? {
+                    return stored_answer(&rec, &fp);
+                }
+                return Err(e);
+            }
             Decision::Refuse(code, desc) => {
                 let r = RefusedCreate {
                     alitrip_order_id: id.to_string(),
@@ -368,7 +390,7 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
                         tracing::info!(alitrip_order_id = id, code = code.code(), "create refused (stored)");
                         return Err(OrderError::refused(code, desc));
                     }
-                    Err(StoreError::ConditionFailed { .. }) => return wait_for_twin(store, id, &fp, settings).await,
+                    Err(StoreError::ConditionFailed { current, .. }) => return stored(current).await,
                     Err(StoreError::Conflict) => pause(attempt).await,
                     Err(e) => return Err(e.into()),
                 }
@@ -376,7 +398,7 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
             Decision::Accept(accepted) => {
                 let Accepted { segment, fares, departure_point, destination_point } = *accepted;
                 let loaded = loaded.expect("accepted on a loaded departure");
-                let agent_order_id = next_id(store, "BG", now).await?;
+                let agent_order_id = records::new_id("BG", now);
                 let order =
                     build_order(req, &loaded.departure, &segment, &fares, departure_point, destination_point, &agent_order_id, &fp, now, settings);
                 let writes = vec![
@@ -384,14 +406,17 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
                     Write::Check { key: crate::catalogue::departure_key(&req.schedule_id), condition: Condition::Version(loaded.version) },
                     Write::Count { key: seats_key(&req.schedule_id), delta: -i64::from(req.ticket_count), floor: Some(0) },
                     Write::Put { item: membership_item(&order), condition: Condition::Absent },
+                    records::agent_id_claim(&order),
                 ];
                 match store.transact(writes).await {
                     Ok(()) => {
                         tracing::info!(alitrip_order_id = id, agent_order_id = %order.agent_order_id, seats = req.ticket_count, "order created");
                         return stored_answer(&OrderRecord::Order(Box::new(order)), &fp);
                     }
-                    Err(StoreError::ConditionFailed { index: 0 }) => return wait_for_twin(store, id, &fp, settings).await,
-                    // Seats or the departure moved since the read: decide again.
+                    // The alitripOrderId is taken: a repeat (or a twin in flight that won).
+                    Err(StoreError::ConditionFailed { index: 0, current }) => return stored(current).await,
+                    // The departure or its seats moved since the read (or, once in 10^8, the id
+                    // was taken): decide again on a fresh read.
                     Err(StoreError::ConditionFailed { .. }) => {}
                     Err(StoreError::Conflict) => pause(attempt).await,
                     Err(e) => return Err(e.into()),

@@ -189,7 +189,7 @@ async fn confirm_inner(
         let Live { order, version, .. } = load_for_call(store, id, agent_order_id, now, cbs).await?;
         match order.status {
             OrderStatus::Locked => {
-                let loaded = load_departure_record(store, &order.schedule_id).await?;
+                let (loaded, cached) = records::departure_for(store, settings, &order.schedule_id, attempt).await?;
                 let mut new = order.clone();
                 let mut writes = Vec::new();
                 let stopped = match &loaded {
@@ -199,6 +199,10 @@ async fn confirm_inner(
                 };
                 if let Some(l) = &loaded {
                     writes.push(departure_unchanged(l));
+                }
+                if stopped.is_some() && cached {
+                    // Never fail an order on the departure this container remembers: read it again.
+                    continue;
                 }
                 if let Some(code) = stopped {
                     fail(&mut new, Some(code), code.text().into(), now);

@@ -26,7 +26,7 @@ pub fn refunds_day_index_pk(day: NaiveDate) -> String {
 pub const MAX_ATTEMPTS: usize = 10;
 
 /// The order settings of §2.2.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// `hold_minutes`: unpaid seat lock.
     pub hold_minutes: i64,
@@ -38,11 +38,21 @@ pub struct Settings {
     pub async_refund: bool,
     /// `in_flight_wait_ms`: how long a create waits for a concurrent twin's stored answer.
     pub in_flight_wait_ms: u64,
+    /// Departures as this container last read them (see [`crate::catalogue::DepartureCache`]);
+    /// `None`: always read.
+    pub departures: Option<std::sync::Arc<crate::catalogue::DepartureCache>>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { hold_minutes: 30, async_issue: false, async_issue_deadline_minutes: 10, async_refund: false, in_flight_wait_ms: 2000 }
+        Settings {
+            hold_minutes: 30,
+            async_issue: false,
+            async_issue_deadline_minutes: 10,
+            async_refund: false,
+            in_flight_wait_ms: 2000,
+            departures: None,
+        }
     }
 }
 
@@ -256,12 +266,36 @@ pub async fn orders_created_on(store: &dyn Store, day: NaiveDate) -> Result<Vec<
     Ok(out)
 }
 
-/// A new human-readable id: `<prefix>` + yyMMdd (GMT+8) + 8-digit daily sequence
-/// (`BG22110100000017`, `RF…`, `MR…`).
-pub async fn next_id(store: &dyn Store, prefix: &str, now: DateTime<Utc>) -> Result<String, StoreError> {
-    let day = now.with_timezone(&gmt8()).format("%y%m%d").to_string();
-    let n = store.next_sequence(&Key::new(format!("SEQ#{prefix}#{day}"), "SEQ")).await?;
-    Ok(format!("{prefix}{day}{n:08}"))
+/// A new human-readable id: `<prefix>` + yyMMdd (GMT+8) + 8 random digits
+/// (`BG22110104958213`, `RF…`, `MR…`). No shared counter (one hot record every sale of the
+/// day would update, and a round trip): the record the id names is written with
+/// `Condition::Absent` in the same transaction as the change, so a collision (one in 10^8
+/// per id of the day) only fails that commit, which is decided again with a new id.
+pub fn new_id(prefix: &str, now: DateTime<Utc>) -> String {
+    use rand::Rng;
+    let day = now.with_timezone(&gmt8()).format("%y%m%d");
+    let n: u32 = rand::rng().random_range(0..100_000_000);
+    format!("{prefix}{day}{n:08}")
+}
+
+/// `AGENT#<agentOrderId>` / `AGENT`: claims a Busgate order id (written `Absent` with the
+/// order) and points to the order (its body is the `alitripOrderId`).
+pub fn agent_id_key(agent_order_id: &str) -> Key {
+    Key::new(format!("AGENT#{agent_order_id}"), "AGENT")
+}
+
+/// The write that claims `order`'s Busgate id in its create transaction.
+pub fn agent_id_claim(order: &Order) -> Write {
+    let body = serde_json::json!({ "alitripOrderId": order.alitrip_order_id }).to_string();
+    Write::Put { item: Item::new(agent_id_key(&order.agent_order_id), body), condition: Condition::Absent }
+}
+
+/// The `alitripOrderId` of a Busgate order id (one key read), for orders created since ids
+/// are claimed.
+pub async fn alitrip_id_of(store: &dyn Store, agent_order_id: &str) -> Result<Option<String>, StoreError> {
+    let Some(item) = store.get(&agent_id_key(agent_order_id)).await? else { return Ok(None) };
+    let v: serde_json::Value = item.decode()?;
+    Ok(v.get("alitripOrderId").and_then(|v| v.as_str()).map(str::to_string))
 }
 
 /// Whether a store error means "decide again on fresh reads".
@@ -295,4 +329,15 @@ pub async fn commit(store: &dyn Store, writes: Vec<Write>, attempt: usize) -> Re
 pub fn contention() -> OrderError {
     tracing::warn!("order contention did not settle");
     OrderError::Busy("contention, try again".into())
+}
+
+/// A departure for a decision, from `settings`' cache on a first attempt (see
+/// [`crate::catalogue::load_departure_cached`]).
+pub async fn departure_for(
+    store: &dyn Store,
+    settings: &Settings,
+    schedule_id: &str,
+    attempt: usize,
+) -> Result<(Option<crate::catalogue::LoadedDeparture>, bool), StoreError> {
+    crate::catalogue::load_departure_cached(store, settings.departures.as_deref(), schedule_id, attempt == 0).await
 }

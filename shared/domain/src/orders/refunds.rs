@@ -15,8 +15,8 @@ use super::error::{OrderError, Reply};
 use super::lifecycle::{self, departure_unchanged, load_for_call, Live};
 use super::model::{ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Refund, RefundLine, RefundState, RefusalCode, TicketStatus};
 use super::records::{
-    self, commit, load_record, next_id, refund_key, refund_pointer_item, serial_insert, update_order, OrderRecord, RefundPointer, SerialRecord,
-    Settings, MAX_ATTEMPTS,
+    self, commit, load_record, refund_key, refund_pointer_item, serial_insert, update_order, OrderRecord, RefundPointer, SerialRecord, Settings,
+    MAX_ATTEMPTS,
 };
 use super::view;
 
@@ -39,6 +39,16 @@ fn not_issued_error(status: OrderStatus) -> OrderError {
         OrderStatus::Cancelled => "订单已取消",
         _ => NOT_ISSUED_TEXT,
     })
+}
+
+/// The departure of an order for a decision, from the container's cache on a first attempt
+/// (`true` = cached; see [`records::departure_for`]).
+async fn departure_cached(store: &dyn Store, settings: &Settings, order: &Order, attempt: usize) -> Result<(LoadedDeparture, bool), OrderError> {
+    let (loaded, cached) = records::departure_for(store, settings, &order.schedule_id, attempt).await?;
+    let loaded = loaded.ok_or_else(|| {
+        OrderError::Store(StoreError::Corrupt(format!("departure {} of order {} is missing", order.schedule_id, order.alitrip_order_id)))
+    })?;
+    Ok((loaded, cached))
 }
 
 async fn departure_of(store: &dyn Store, order: &Order) -> Result<LoadedDeparture, OrderError> {
@@ -196,107 +206,121 @@ async fn apply_inner(
     settings: &Settings,
     cbs: &mut Vec<String>,
 ) -> Result<Map<String, Value>, OrderError> {
-    for attempt in 0..MAX_ATTEMPTS {
+    let mut attempt = 0;
+    while attempt < MAX_ATTEMPTS {
         // 1–2.
         let Live { order, version, .. } = load_for_call(store, &req.alitrip_order_id, req.agent_order_id.as_deref(), now, cbs).await?;
         if !order.status.is_issued() {
             return Err(not_issued_error(order.status));
         }
-        let loaded = departure_of(store, &order).await?;
-        let whole = loaded.departure.line.is_order_refund;
-        // 3.
-        if req.entries.is_empty() && !whole {
-            return Err(OrderError::invalid("passengerList", "required"));
-        }
-        let mut selected = match_entries(&order, &req.entries)?;
-        let valid: Vec<usize> = (0..order.passengers.len()).filter(|&i| order.passengers[i].ticket.status.is_valid()).collect();
-        if req.entries.is_empty() {
-            selected = valid.iter().map(|&i| (i, None)).collect();
-        }
-        // 4.
-        if whole && !valid.iter().all(|i| selected.iter().any(|(j, _)| j == i)) {
-            return Err(OrderError::invalid("passengerList", WHOLE_ORDER_TEXT));
-        }
-        // 5.
-        let mut set: Vec<String> = selected.iter().map(|(i, _)| order.passengers[*i].ticket.ticket_id.clone()).collect();
-        set.sort();
-        let repeat = order.refunds.iter().rev().find(|r| r.state != RefundState::Failed && (whole || r.ticket_set() == set));
-        if let Some(r) = repeat {
-            return Ok(view::refund_answer(&order, r));
-        }
-        // 6.
-        if selected.is_empty() {
-            let text = order.passengers.first().map(|p| p.ticket.status.refusal_text()).unwrap_or("未出票");
-            return Err(OrderError::state(text));
-        }
-        selected.sort_by_key(|(i, _)| *i);
-        if let Some((i, _)) = selected.iter().find(|(i, _)| !order.passengers[*i].ticket.status.is_valid()) {
-            return Err(OrderError::state(order.passengers[*i].ticket.status.refusal_text()));
-        }
-        // 7–9.
-        let mut lines = Vec::with_capacity(selected.len());
-        for (i, shown) in &selected {
-            let p = &order.passengers[*i];
-            let q = loaded.departure.refund_quote(p.ticket.price, now);
-            if !q.refundable {
-                return Err(OrderError::state(q.desc.unwrap_or_else(|| "不可退票".into())));
+        let (loaded, cached) = departure_cached(store, settings, &order, attempt).await?;
+        attempt += 1;
+        let outcome: Result<Option<Map<String, Value>>, OrderError> = async {
+            let whole = loaded.departure.line.is_order_refund;
+            // 3.
+            if req.entries.is_empty() && !whole {
+                return Err(OrderError::invalid("passengerList", "required"));
             }
-            if shown.is_some_and(|s| s != q.surcharge) {
-                return Err(OrderError::refused(RefusalCode::Mismatch, SURCHARGE_CHANGED_TEXT));
+            let mut selected = match_entries(&order, &req.entries)?;
+            let valid: Vec<usize> = (0..order.passengers.len()).filter(|&i| order.passengers[i].ticket.status.is_valid()).collect();
+            if req.entries.is_empty() {
+                selected = valid.iter().map(|&i| (i, None)).collect();
             }
-            lines.push(RefundLine {
-                ticket_id: p.ticket.ticket_id.clone(),
-                passenger_id: p.passenger_id.clone(),
-                surcharge: q.surcharge,
-                amount: q.refund.min(p.ticket.refundable_money()),
-            });
-        }
-        // Effects.
-        let asynchronous = settings.async_refund;
-        if asynchronous && !whole && lines.len() > MAX_ASYNC_REFUND_TICKETS {
-            return Err(OrderError::invalid("passengerList", format!("at most {MAX_ASYNC_REFUND_TICKETS} tickets per refund request")));
-        }
-        let refund_id = next_id(store, "RF", now).await?;
-        let mut new = order.clone();
-        for l in &lines {
-            let t = &mut new.passenger_by_ticket_mut(&l.ticket_id).expect("selected ticket").ticket;
-            t.refund_surcharge = Some(l.surcharge);
-            t.refund_amount = Some(l.amount);
-            t.refund_id = Some(refund_id.clone());
-            if asynchronous {
-                t.status = TicketStatus::Refunding;
-            } else {
-                t.status = TicketStatus::Refunded;
-                t.refunded += l.amount;
+            // 4.
+            if whole && !valid.iter().all(|i| selected.iter().any(|(j, _)| j == i)) {
+                return Err(OrderError::invalid("passengerList", WHOLE_ORDER_TEXT));
             }
+            // 5.
+            let mut set: Vec<String> = selected.iter().map(|(i, _)| order.passengers[*i].ticket.ticket_id.clone()).collect();
+            set.sort();
+            let repeat = order.refunds.iter().rev().find(|r| r.state != RefundState::Failed && (whole || r.ticket_set() == set));
+            if let Some(r) = repeat {
+                return Ok(Some(view::refund_answer(&order, r)));
+            }
+            // 6.
+            if selected.is_empty() {
+                let text = order.passengers.first().map(|p| p.ticket.status.refusal_text()).unwrap_or("未出票");
+                return Err(OrderError::state(text));
+            }
+            selected.sort_by_key(|(i, _)| *i);
+            if let Some((i, _)) = selected.iter().find(|(i, _)| !order.passengers[*i].ticket.status.is_valid()) {
+                return Err(OrderError::state(order.passengers[*i].ticket.status.refusal_text()));
+            }
+            // 7–9.
+            let mut lines = Vec::with_capacity(selected.len());
+            for (i, shown) in &selected {
+                let p = &order.passengers[*i];
+                let q = loaded.departure.refund_quote(p.ticket.price, now);
+                if !q.refundable {
+                    return Err(OrderError::state(q.desc.unwrap_or_else(|| "不可退票".into())));
+                }
+                if shown.is_some_and(|s| s != q.surcharge) {
+                    return Err(OrderError::refused(RefusalCode::Mismatch, SURCHARGE_CHANGED_TEXT));
+                }
+                lines.push(RefundLine {
+                    ticket_id: p.ticket.ticket_id.clone(),
+                    passenger_id: p.passenger_id.clone(),
+                    surcharge: q.surcharge,
+                    amount: q.refund.min(p.ticket.refundable_money()),
+                });
+            }
+            // Effects.
+            let asynchronous = settings.async_refund;
+            if asynchronous && !whole && lines.len() > MAX_ASYNC_REFUND_TICKETS {
+                return Err(OrderError::invalid("passengerList", format!("at most {MAX_ASYNC_REFUND_TICKETS} tickets per refund request")));
+            }
+            let refund_id = records::new_id("RF", now);
+            let mut new = order.clone();
+            for l in &lines {
+                let t = &mut new.passenger_by_ticket_mut(&l.ticket_id).expect("selected ticket").ticket;
+                t.refund_surcharge = Some(l.surcharge);
+                t.refund_amount = Some(l.amount);
+                t.refund_id = Some(refund_id.clone());
+                if asynchronous {
+                    t.status = TicketStatus::Refunding;
+                } else {
+                    t.status = TicketStatus::Refunded;
+                    t.refunded += l.amount;
+                }
+            }
+            let refund = Refund {
+                refund_id: refund_id.clone(),
+                created_at: now,
+                asynchronous,
+                whole_order: whole,
+                state: if asynchronous { RefundState::Pending } else { RefundState::Succeeded },
+                total: lines.iter().map(|l| l.amount).sum(),
+                lines,
+                reason: req.reason.clone(),
+                decided_at: (!asynchronous).then_some(now),
+                fail_reason: None,
+            };
+            new.refunds.push(refund.clone());
+            new.status = new.derived_status();
+            let pointer =
+                RefundPointer { refund_id: refund_id.clone(), alitrip_order_id: order.alitrip_order_id.clone(), created_at: now, pending: asynchronous };
+            let mut writes = vec![
+                update_order(&new, version),
+                departure_unchanged(&loaded),
+                Write::Put { item: refund_pointer_item(&pointer, 1), condition: Condition::Absent },
+            ];
+            if !asynchronous {
+                writes.extend(seats_back(&new, refund.lines.len(), loaded.departure.departure_instant(), now));
+            }
+            if commit(store, writes, attempt).await? {
+                tracing::info!(alitrip_order_id = %order.alitrip_order_id, refund_id = %refund_id, tickets = refund.lines.len(), asynchronous, "refund accepted");
+                return Ok(Some(view::refund_answer(&new, &refund)));
+            }
+            Ok(None)
         }
-        let refund = Refund {
-            refund_id: refund_id.clone(),
-            created_at: now,
-            asynchronous,
-            whole_order: whole,
-            state: if asynchronous { RefundState::Pending } else { RefundState::Succeeded },
-            total: lines.iter().map(|l| l.amount).sum(),
-            lines,
-            reason: req.reason.clone(),
-            decided_at: (!asynchronous).then_some(now),
-            fail_reason: None,
-        };
-        new.refunds.push(refund.clone());
-        new.status = new.derived_status();
-        let pointer =
-            RefundPointer { refund_id: refund_id.clone(), alitrip_order_id: order.alitrip_order_id.clone(), created_at: now, pending: asynchronous };
-        let mut writes = vec![
-            update_order(&new, version),
-            departure_unchanged(&loaded),
-            Write::Put { item: refund_pointer_item(&pointer, 1), condition: Condition::Absent },
-        ];
-        if !asynchronous {
-            writes.extend(seats_back(&new, refund.lines.len(), loaded.departure.departure_instant(), now));
-        }
-        if commit(store, writes, attempt).await? {
-            tracing::info!(alitrip_order_id = %order.alitrip_order_id, refund_id = %refund_id, tickets = refund.lines.len(), asynchronous, "refund accepted");
-            return Ok(view::refund_answer(&new, &refund));
+        .await;
+        match outcome {
+            Ok(Some(answer)) => return Ok(answer),
+            // Lost a race: decide again on fresh reads.
+            Ok(None) => {}
+            // Never refuse on the departure this container remembers: decide again on a fresh read.
+            Err(e) if cached && !matches!(e, OrderError::Store(_)) => {}
+            Err(e) => return Err(e),
         }
     }
     Err(records::contention())
@@ -477,7 +501,7 @@ async fn money_action(
         }
         let loaded = departure_of(store, &order).await?;
         let picks = plan(&order, &loaded)?;
-        let serial = next_id(store, "MR", now).await?;
+        let serial = records::new_id("MR", now);
         let mut new = (*order).clone();
         let mut lines = Vec::with_capacity(picks.len());
         for (i, amount) in &picks {

@@ -36,7 +36,7 @@ pub fn apply_writes(writes: &[Write], read: impl Fn(&Key) -> Result<Option<Item>
     let mut out = Vec::with_capacity(writes.len());
     for (index, w) in writes.iter().enumerate() {
         let current = read(w.key())?;
-        let failed = StoreError::ConditionFailed { index };
+        let failed = StoreError::ConditionFailed { index, current: current.clone().map(Box::new) };
         match w {
             Write::Put { item, condition } => {
                 if !holds(*condition, current.as_ref()) {

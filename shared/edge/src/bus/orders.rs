@@ -24,6 +24,7 @@ pub(crate) fn settings(app: &App) -> Settings {
         async_issue_deadline_minutes: c.async_issue_deadline_minutes,
         async_refund: c.refund_mode == Mode::Async,
         in_flight_wait_ms: c.in_flight_wait_ms,
+        departures: Some(app.departures.clone()),
     }
 }
 
