@@ -328,6 +328,22 @@ fn csrf_field(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
 }
 
+/// The two forms of a decision posted to `action`: go ahead (`field=1`), or refuse with a
+/// reason (`field=0`).
+fn decision_forms(s: &Session, action: &str, field: &str, yes: &str, no: &str) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            (csrf_field(s)) input type="hidden" name=(field) value="1";
+            button type="submit" { (yes) }
+        }
+        form.inline method="post" action=(action) {
+            (csrf_field(s)) input type="hidden" name=(field) value="0";
+            input type="text" name="reason" required placeholder="拒绝原因" aria-label="拒绝原因";
+            button.danger type="submit" { (no) }
+        }
+    }
+}
+
 fn yuan(fen: i64) -> String {
     format!("¥{}", fen_to_yuan(fen))
 }
@@ -402,10 +418,7 @@ async fn work_lists(app: &App) -> Result<WorkLists, String> {
     }
     let cases = cases::list(store, true, None).await.map_err(|e| e.to_string())?;
     let notices = notices::list(store, true).await.map_err(|e| e.to_string())?;
-    let mut dead = Vec::new();
-    for item in store.query_index(Callback::index_pk(CallbackStatus::Dead), "").await.map_err(|e| e.to_string())? {
-        dead.push(item.decode::<Callback>().map_err(|e| e.to_string())?);
-    }
+    let dead = views::callbacks_with(store, CallbackStatus::Dead).await?;
     Ok(WorkLists { issues, refunds, cases, notices, dead })
 }
 
@@ -692,17 +705,7 @@ async fn work(State(c): State<Console>, s: Session) -> Response {
                     td { (o.passengers.len()) }
                     td { (yuan(o.order_amount)) }
                     td { (o.issue_deadline.map(local_time).unwrap_or_else(|| "-".into())) }
-                    td {
-                        form.inline method="post" action=(format!("/console/issues/{}/decide", o.alitrip_order_id)) {
-                            (csrf_field(&s)) input type="hidden" name="issue" value="1";
-                            button type="submit" { "出票" }
-                        }
-                        form.inline method="post" action=(format!("/console/issues/{}/decide", o.alitrip_order_id)) {
-                            (csrf_field(&s)) input type="hidden" name="issue" value="0";
-                            input type="text" name="reason" required placeholder="拒绝原因" aria-label="拒绝原因";
-                            button.danger type="submit" { "拒绝出票" }
-                        }
-                    }
+                    td { (decision_forms(&s, &format!("/console/issues/{}/decide", o.alitrip_order_id), "issue", "出票", "拒绝出票")) }
                 } } } } }
             }
         }
@@ -716,17 +719,7 @@ async fn work(State(c): State<Console>, s: Session) -> Response {
                     td.mono { @for (i, l) in r.lines.iter().enumerate() { @if i > 0 { br; } (l.ticket_id) } }
                     td { (yuan(r.total)) }
                     td { (local_time(r.created_at)) }
-                    td {
-                        form.inline method="post" action=(format!("/console/refunds/{}/decide", r.refund_id)) {
-                            (csrf_field(&s)) input type="hidden" name="approve" value="1";
-                            button type="submit" { "同意退票" }
-                        }
-                        form.inline method="post" action=(format!("/console/refunds/{}/decide", r.refund_id)) {
-                            (csrf_field(&s)) input type="hidden" name="approve" value="0";
-                            input type="text" name="reason" required placeholder="拒绝原因" aria-label="拒绝原因";
-                            button.danger type="submit" { "拒绝" }
-                        }
-                    }
+                    td { (decision_forms(&s, &format!("/console/refunds/{}/decide", r.refund_id), "approve", "同意退票", "拒绝")) }
                 } } } } }
             }
         }

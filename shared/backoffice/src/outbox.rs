@@ -26,8 +26,7 @@ fn destination(d: &Destination) -> (String, Value) {
 }
 
 async fn load(app: &App, status: CallbackStatus) -> Result<Vec<Callback>, String> {
-    let items = app.store.query_index(Callback::index_pk(status), "").await.map_err(|e| e.to_string())?;
-    items.iter().map(|i| i.decode::<Callback>().map_err(|e| e.to_string())).collect()
+    super::views::callbacks_with(app.store.as_ref(), status).await
 }
 
 pub async fn list(app: &App, statuses: &[CallbackStatus], last: Option<usize>) -> Result<AdminOutput, String> {

@@ -224,18 +224,19 @@ pub fn history(o: &Order) -> Vec<HistoryEntry> {
     h
 }
 
+/// The callbacks of one status, oldest first (one index query).
+pub async fn callbacks_with(store: &dyn Store, status: CallbackStatus) -> Result<Vec<Callback>, String> {
+    let items = store.query_index(Callback::index_pk(status), "").await.map_err(|e| e.to_string())?;
+    items.iter().map(|i| i.decode::<Callback>().map_err(|e| e.to_string())).collect()
+}
+
 /// Callbacks about an order. The outbox is indexed by status, not by order, so this reads the
 /// three status partitions (fine for a back office; an order index would make it one query).
 pub async fn callbacks_of(store: &dyn Store, alitrip_order_id: &str) -> Result<Vec<Callback>, String> {
     let subject = format!("order {alitrip_order_id}");
     let mut out = Vec::new();
     for status in [CallbackStatus::Pending, CallbackStatus::Dead, CallbackStatus::Delivered] {
-        for item in store.query_index(Callback::index_pk(status), "").await.map_err(|e| e.to_string())? {
-            let cb: Callback = item.decode().map_err(|e| e.to_string())?;
-            if cb.subject == subject {
-                out.push(cb);
-            }
-        }
+        out.extend(callbacks_with(store, status).await?.into_iter().filter(|cb| cb.subject == subject));
     }
     out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(out)
@@ -289,12 +290,8 @@ pub struct Health {
 
 /// Reads the pending and dead callbacks (two index queries).
 pub async fn health(store: &dyn Store, now: DateTime<Utc>) -> Result<Health, String> {
-    let load = |status| async move {
-        let items = store.query_index(Callback::index_pk(status), "").await.map_err(|e| e.to_string())?;
-        items.iter().map(|i| i.decode::<Callback>().map_err(|e| e.to_string())).collect::<Result<Vec<_>, String>>()
-    };
-    let pending = load(CallbackStatus::Pending).await?;
-    let dead = load(CallbackStatus::Dead).await?;
+    let pending = callbacks_with(store, CallbackStatus::Pending).await?;
+    let dead = callbacks_with(store, CallbackStatus::Dead).await?;
     let overdue = pending.iter().filter(|c| c.due_at.is_some_and(|d| d + Duration::minutes(1) < now)).count();
     let mut recent_errors: Vec<Callback> = pending.iter().chain(dead.iter()).filter(|c| c.last_error.is_some()).cloned().collect();
     recent_errors.sort_by_key(|c| std::cmp::Reverse(c.created_at));
