@@ -9,37 +9,40 @@ use busgate_domain::catalogue::PlannedDeparture;
 use busgate_domain::orders::{self, CreateRequest, CustomAddress, PassengerInput, PassengerType, Settings};
 use serde_json::Value;
 
-/// Creates and issues an order of two adults, 人民广场 → 浦东机场T2 (3000 fen each), and
-/// returns its ticket ids.
+/// A create of `n` adults, 人民广场 → 浦东机场T2 (3000 fen each), on `dep`.
+fn order_request(order_id: &str, dep: &PlannedDeparture, n: usize) -> CreateRequest {
+    let passenger = |i: usize| PassengerInput {
+        name: format!("乘客{i}"),
+        cert_type: "1".into(),
+        cert_no: format!("11010119900101{:04}", 1000 + i),
+        passenger_type: Some(PassengerType::Adult),
+        ticket_price: Some(3000),
+    };
+    CreateRequest {
+        alitrip_order_id: order_id.into(),
+        schedule_id: dep.schedule_id.clone(),
+        line_id: Some(DEMO_AIRPORT_LINE.into()),
+        from_date: dep.date,
+        from_time: dep.time.start(),
+        from_station_code: Some("RMGC".into()),
+        to_station_code: Some("PVG2".into()),
+        ticket_count: n as u32,
+        order_amount: 3000 * n as i64,
+        ticket_amount: Some(3000 * n as i64),
+        custom_departure: CustomAddress::default(),
+        custom_destination: CustomAddress::default(),
+        info: Default::default(),
+        passengers: (0..n).map(passenger).collect(),
+    }
+}
+
+/// Creates and issues an order of two adults (see [`order_request`]) and returns its ticket ids.
 fn issued_order(data: &std::path::Path, order_id: &str, dep: &PlannedDeparture) -> Vec<String> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = busgate_adapters::EmbeddedStore::open(data).unwrap();
-        let passenger = |i: usize| PassengerInput {
-            name: format!("乘客{i}"),
-            cert_type: "1".into(),
-            cert_no: format!("11010119900101{:04}", 1000 + i),
-            passenger_type: Some(PassengerType::Adult),
-            ticket_price: Some(3000),
-        };
-        let req = CreateRequest {
-            alitrip_order_id: order_id.into(),
-            schedule_id: dep.schedule_id.clone(),
-            line_id: Some(DEMO_AIRPORT_LINE.into()),
-            from_date: dep.date,
-            from_time: dep.time.start(),
-            from_station_code: Some("RMGC".into()),
-            to_station_code: Some("PVG2".into()),
-            ticket_count: 2,
-            order_amount: 6000,
-            ticket_amount: Some(6000),
-            custom_departure: CustomAddress::default(),
-            custom_destination: CustomAddress::default(),
-            info: Default::default(),
-            passengers: vec![passenger(0), passenger(1)],
-        };
         let now = chrono::Utc::now();
-        orders::create(&store, &req, now, &Settings::default()).await.expect("order created");
+        orders::create(&store, &order_request(order_id, dep, 2), now, &Settings::default()).await.expect("order created");
         let issued = orders::confirm(&store, order_id, None, now, &Settings::default()).await.result.expect("order issued");
         assert_eq!(issued["status"], "3");
         issued["passengerList"].as_array().unwrap().iter().map(|p| p["ticketList"][0]["ticketId"].as_str().unwrap().to_string()).collect()
@@ -179,36 +182,14 @@ fn async_refunds_are_listed_approved_and_rejected_by_the_back_office() {
     cleanup(&dir);
 }
 
-/// Creates an order of two adults and confirms it in async issue mode: it waits in `2`.
+/// Creates an order of one adult and confirms it in async issue mode: it waits in `2`.
 fn issuing_order(data: &std::path::Path, order_id: &str, dep: &PlannedDeparture) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = busgate_adapters::EmbeddedStore::open(data).unwrap();
-        let req = CreateRequest {
-            alitrip_order_id: order_id.into(),
-            schedule_id: dep.schedule_id.clone(),
-            line_id: Some(DEMO_AIRPORT_LINE.into()),
-            from_date: dep.date,
-            from_time: dep.time.start(),
-            from_station_code: Some("RMGC".into()),
-            to_station_code: Some("PVG2".into()),
-            ticket_count: 1,
-            order_amount: 3000,
-            ticket_amount: Some(3000),
-            custom_departure: CustomAddress::default(),
-            custom_destination: CustomAddress::default(),
-            info: Default::default(),
-            passengers: vec![PassengerInput {
-                name: "乘客".into(),
-                cert_type: "1".into(),
-                cert_no: "110101199001011000".into(),
-                passenger_type: Some(PassengerType::Adult),
-                ticket_price: Some(3000),
-            }],
-        };
         let settings = Settings { async_issue: true, async_issue_deadline_minutes: 60, ..Settings::default() };
         let now = chrono::Utc::now();
-        orders::create(&store, &req, now, &settings).await.expect("order created");
+        orders::create(&store, &order_request(order_id, dep, 1), now, &settings).await.expect("order created");
         let confirmed = orders::confirm(&store, order_id, None, now, &settings).await.result.expect("confirm accepted");
         assert_eq!(confirmed["status"], "2");
     })

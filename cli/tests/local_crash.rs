@@ -3,21 +3,17 @@
 //! its store, opened again, holds every order it answered `retCode 0` for, with the seats of
 //! exactly the orders it holds taken.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use busgate_cli::local::DEMO_QIMEN_SECRET;
+mod local_support;
+
 use busgate_edge::Route;
+use local_support::signed_url;
 use serde_json::{json, Value};
 
 const CONNECTIONS: usize = 16;
-
-fn signed_url(base: &str, route: Route, body: &[u8]) -> String {
-    let timestamp = busgate_signing::format_timestamp(chrono::Utc::now());
-    format!("{base}{}?{}", route.path(), busgate_signing::qimen_query(route.default_method().unwrap(), body, DEMO_QIMEN_SECRET, &timestamp))
-}
 
 async fn call(http: &reqwest::Client, base: &str, route: Route, body: &Value) -> Option<Value> {
     let bytes = serde_json::to_vec(body).unwrap();
@@ -30,25 +26,9 @@ fn orders_answered_before_a_kill_are_all_in_the_store() {
     let dir = std::env::temp_dir().join(format!("busgate-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_busgate"))
-        .args(["local", "--addr", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
-        .env_remove("BUSGATE_QIMEN_SECRET")
-        .env("BUSGATE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("busgate local starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "local mode exited before it was ready");
-        if let Some(rest) = line.trim().strip_prefix("Busgate local mode is ready on ") {
-            break rest.to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let (mut child, base) = local_support::start(&dir.join("data"), |cmd| {
+        cmd.env("BUSGATE_LOG", "warn").stderr(Stdio::null());
+    });
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();

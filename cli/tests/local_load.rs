@@ -3,24 +3,19 @@
 //! alive, and the log stays bounded (one line per request, no request span nested in
 //! another's). Bounded in time and count; loopback only.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use busgate_cli::local::DEMO_QIMEN_SECRET;
+mod local_support;
+
 use busgate_edge::Route;
+use local_support::signed_url;
 
 const CONNECTIONS: usize = 32;
 const RUN_FOR: Duration = Duration::from_secs(4);
 /// At most this many requests per connection (the loop also stops at RUN_FOR).
 const MAX_PER_CONNECTION: usize = 2_000;
-
-fn signed_url(base: &str, route: Route, body: &[u8]) -> String {
-    let timestamp = busgate_signing::format_timestamp(chrono::Utc::now());
-    format!("{base}{}?{}", route.path(), busgate_signing::qimen_query(route.default_method().unwrap(), body, DEMO_QIMEN_SECRET, &timestamp))
-}
 
 #[test]
 fn local_mode_with_its_default_logging_survives_32_concurrent_connections() {
@@ -28,26 +23,10 @@ fn local_mode_with_its_default_logging_survives_32_concurrent_connections() {
     let log_path = dir.join("stderr.log");
     std::fs::create_dir_all(&dir).unwrap();
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_busgate"))
-        .args(["local", "--addr", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
-        .env_remove("BUSGATE_LOG") // the default filter, as a new user has it
-        .env_remove("BUSGATE_QIMEN_SECRET")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("busgate local starts");
-    // The banner's first line names the address.
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "local mode exited before it was ready");
-        if let Some(rest) = line.trim().strip_prefix("Busgate local mode is ready on ") {
-            break rest.to_string();
-        }
-    };
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let (mut child, base) = local_support::start(&dir.join("data"), |cmd| {
+        // The default filter, as a new user has it.
+        cmd.env_remove("BUSGATE_LOG").stderr(log);
+    });
     let log_before = std::fs::metadata(&log_path).unwrap().len();
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
