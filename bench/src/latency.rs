@@ -144,7 +144,7 @@ struct Row {
     refusal: Option<String>,
     /// Store calls per request: total, and per kind of the last request.
     store_calls: Vec<usize>,
-    kinds: [usize; 5],
+    kinds: [usize; 4],
     sends: Vec<usize>,
     /// Size of the last answer body.
     answer_bytes: usize,
@@ -158,14 +158,8 @@ struct Harness {
     hello: Vec<f64>,
 }
 
-fn kinds(c: &CallCounter) -> [usize; 5] {
-    [
-        c.gets.load(Ordering::SeqCst),
-        c.queries.load(Ordering::SeqCst),
-        c.index_queries.load(Ordering::SeqCst),
-        c.transactions.load(Ordering::SeqCst),
-        c.sequences.load(Ordering::SeqCst),
-    ]
+fn kinds(c: &CallCounter) -> [usize; 4] {
+    [c.gets.load(Ordering::SeqCst), c.queries.load(Ordering::SeqCst), c.index_queries.load(Ordering::SeqCst), c.transactions.load(Ordering::SeqCst)]
 }
 
 /// Whether an answer is a success, and its code otherwise.
@@ -335,10 +329,10 @@ pub async fn run(opts: &Options) {
         "Each call: lambda_http Request → Inbound → `busgate_edge::handle` → Outbound → Response, on an in-memory store \
          with the demo catalogue, requests signed beforehand. Baseline: a hello-world handler with the same conversion, \
          median {:.2} µs (p99 {:.2} µs, {} calls). Store calls are DynamoDB calls in AWS (get = GetItem, query = Query, \
-         index = Query on the GSI, tx = TransactWriteItems, seq = UpdateItem); queue sends are SQS SendMessage.\n",
+         index = Query on the GSI, tx = TransactWriteItems); queue sends are SQS SendMessage.\n",
         hello.median, hello.p99, hello.n
     );
-    println!("| interface | calls | ok | median µs | p90 µs | p99 µs | median × hello | answer bytes | store calls/request (median, max) | last request: get/query/index/tx/seq | queue sends/request (max) | first refusal |");
+    println!("| interface | calls | ok | median µs | p90 µs | p99 µs | median × hello | answer bytes | store calls/request (median, max) | last request: get/query/index/tx | queue sends/request (max) | first refusal |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
     for route in Route::ALL {
         let Some(row) = h.rows.get_mut(&route) else {
@@ -351,7 +345,7 @@ pub async fn run(opts: &Options) {
         let max_calls = row.store_calls.iter().max().copied().unwrap_or(0);
         let k = row.kinds;
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}× | {} | {}, {} | {}/{}/{}/{}/{} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}× | {} | {}, {} | {}/{}/{}/{} | {} | {} |",
             route.function(),
             s.n,
             row.ok,
@@ -366,7 +360,6 @@ pub async fn run(opts: &Options) {
             k[1],
             k[2],
             k[3],
-            k[4],
             row.sends.iter().max().copied().unwrap_or(0),
             row.refusal.as_deref().unwrap_or("")
         );

@@ -358,25 +358,6 @@ impl Store for DynamoStore {
         Ok(items)
     }
 
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(key)))
-            .update_expression("ADD cnt :one")
-            .expression_attribute_values(":one", n(1))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&e))?;
-        r.attributes()
-            .and_then(|a| a.get("cnt"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt("sequence without a counter".into()))
-    }
-
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         if writes.len() == 1 && !matches!(writes[0], Write::Check { .. }) {

@@ -131,24 +131,6 @@ impl EmbeddedStore {
         Ok(out)
     }
 
-    /// Increments and reads back inside one write transaction (writers are serialised).
-    fn sequence_sync(&self, key: &Key) -> Result<i64, StoreError> {
-        let txn = self.db.begin_write().map_err(unavailable)?;
-        let n = {
-            let mut records = txn.open_table(RECORDS).map_err(unavailable)?;
-            let k = (key.pk.as_str(), key.sk.as_str());
-            let current = match records.get(k).map_err(unavailable)? {
-                Some(v) => decode(key.clone(), v.value())?,
-                None => Item { count: Some(0), version: 0, ..Item::new(key.clone(), "") },
-            };
-            let n = current.count.unwrap_or(0) + 1;
-            records.insert(k, encode(&Item { count: Some(n), ..current }).as_slice()).map_err(unavailable)?;
-            n
-        };
-        txn.commit().map_err(unavailable)?;
-        Ok(n)
-    }
-
     /// Commits groups of waiting transactions until none is left (one committer at a time).
     fn commit_loop(&self) {
         // Should it panic, the next transaction starts a committer again.
@@ -275,9 +257,5 @@ impl Store for EmbeddedStore {
             tokio::task::spawn_blocking(move || s.commit_loop());
         }
         answer.await.map_err(|_| unavailable("the store's committer stopped"))?
-    }
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        let (s, key) = (self.clone(), key.clone());
-        blocking(move || s.sequence_sync(&key)).await
     }
 }

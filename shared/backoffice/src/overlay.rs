@@ -84,10 +84,6 @@ impl Store for Overlay<'_> {
         }
         Ok(())
     }
-
-    async fn next_sequence(&self, _key: &Key) -> Result<i64, StoreError> {
-        Err(StoreError::Unavailable("sequences are not available in a dry run".into()))
-    }
 }
 
 #[cfg(test)]

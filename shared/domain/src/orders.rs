@@ -25,7 +25,7 @@
 //! | order of a departure | `DORD#<scheduleId>` | `<alitripOrderId>` | `ORDERS#DAY#<yyyy-MM-dd>` (creation day, GMT+8) | `<created rfc3339 ms UTC>#<alitripOrderId>` |
 //! | refund pointer | `RF#<refundId>` | `RF` | while an async refund is pending: `REFUNDS#PENDING`; then `REFUNDS#DAY#<yyyy-MM-dd>` (accepted, GMT+8) | `<created>#<refundId>` |
 //! | money refund serial | `MR#<serial>` | `MR` | – | – |
-//! | id sequences | `SEQ#<BG/RF/MR>#<yyMMdd>` | `SEQ` | – | – |
+//! | Busgate order id claim | `AGENT#<agentOrderId>` | `AGENT` | – | – |
 //!
 //! The order record holds the whole order: passengers and tickets, its refunds, its money
 //! refunds and the stored create answer, so every change of an order is one conditional put

@@ -46,7 +46,7 @@ pub struct Item {
     pub body: String,
     /// Optimistic-concurrency version; 1 for a new record.
     pub version: u64,
-    /// A counter that [`Write::Count`] moves atomically (seats left, sequence numbers).
+    /// A counter that [`Write::Count`] moves atomically (seats left).
     pub count: Option<i64>,
     /// Entry in the secondary index, if any.
     pub index: Option<IndexKey>,
@@ -171,10 +171,6 @@ pub trait Store: Send + Sync {
 
     /// Applies every write atomically, or none of them.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
-
-    /// Adds 1 to the counter of `key` (created at 0) and returns the new value: unique,
-    /// increasing numbers for human-readable ids (`BG22110100000017`).
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError>;
 }
 
 /// Checks the shape rules every adapter enforces the same way.
@@ -213,18 +209,13 @@ pub struct CallCounter {
     pub queries: std::sync::atomic::AtomicUsize,
     pub index_queries: std::sync::atomic::AtomicUsize,
     pub transactions: std::sync::atomic::AtomicUsize,
-    pub sequences: std::sync::atomic::AtomicUsize,
 }
 
 impl CallCounter {
     /// Total round trips so far.
     pub fn total(&self) -> usize {
         use std::sync::atomic::Ordering::SeqCst;
-        self.gets.load(SeqCst)
-            + self.queries.load(SeqCst)
-            + self.index_queries.load(SeqCst)
-            + self.transactions.load(SeqCst)
-            + self.sequences.load(SeqCst)
+        self.gets.load(SeqCst) + self.queries.load(SeqCst) + self.index_queries.load(SeqCst) + self.transactions.load(SeqCst)
     }
     pub fn reset(&self) {
         use std::sync::atomic::Ordering::SeqCst;
@@ -232,7 +223,6 @@ impl CallCounter {
         self.queries.store(0, SeqCst);
         self.index_queries.store(0, SeqCst);
         self.transactions.store(0, SeqCst);
-        self.sequences.store(0, SeqCst);
     }
 }
 
@@ -266,10 +256,6 @@ impl<S: Store> Store for Counting<S> {
         self.calls.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.transact(writes).await
     }
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        self.calls.sequences.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.next_sequence(key).await
-    }
 }
 
 #[async_trait]
@@ -285,8 +271,5 @@ impl<S: Store + ?Sized> Store for std::sync::Arc<S> {
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         (**self).transact(writes).await
-    }
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        (**self).next_sequence(key).await
     }
 }

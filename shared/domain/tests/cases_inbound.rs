@@ -578,9 +578,6 @@ impl Store for Faulty {
         }
         self.inner.transact(writes).await
     }
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        self.inner.next_sequence(key).await
-    }
 }
 
 #[tokio::test]
@@ -627,9 +624,6 @@ impl Store for Racing {
             ok(&cases::receive(self.inner.as_ref(), twin.to_string().as_bytes(), now()).await);
         }
         self.inner.transact(writes).await
-    }
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        self.inner.next_sequence(key).await
     }
 }
 

@@ -326,9 +326,6 @@ impl Store for Flaky {
         }
         self.inner.transact(writes).await
     }
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        self.inner.next_sequence(key).await
-    }
 }
 
 #[tokio::test]

@@ -244,9 +244,6 @@ impl Store for StaleOnce {
     async fn transact(&self, writes: Vec<busgate_domain::store::Write>) -> Result<(), busgate_domain::store::StoreError> {
         self.inner.transact(writes).await
     }
-    async fn next_sequence(&self, key: &busgate_domain::store::Key) -> Result<i64, busgate_domain::store::StoreError> {
-        self.inner.next_sequence(key).await
-    }
 }
 
 #[tokio::test]

@@ -244,8 +244,4 @@ impl Store for Yielding {
         tokio::task::yield_now().await;
         self.0.transact(writes).await
     }
-    async fn next_sequence(&self, key: &busgate_domain::store::Key) -> Result<i64, busgate_domain::store::StoreError> {
-        tokio::task::yield_now().await;
-        self.0.next_sequence(key).await
-    }
 }

@@ -1,5 +1,5 @@
 //! Where orders live in the store (layout in the module doc of [`crate::orders`]), their
-//! encoding, the id sequences, the settings, and the race-retry helpers.
+//! encoding, the ids, the settings, and the race-retry helpers.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

@@ -128,12 +128,4 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
-
-    async fn next_sequence(&self, key: &Key) -> Result<i64, StoreError> {
-        let mut records = self.records.lock().expect("store lock");
-        let item = records.entry(key.clone()).or_insert_with(|| Item { count: Some(0), version: 0, ..Item::new(key.clone(), "") });
-        let n = item.count.unwrap_or(0) + 1;
-        item.count = Some(n);
-        Ok(n)
-    }
 }
