@@ -417,7 +417,7 @@ def env_layers(name):
 def logging(name):
     return f"""      LoggingConfig:
         LogGroup: !Ref {lid(name)}LogGroup
-        LogFormat: JSON # AWS_LAMBDA_LOG_FORMAT=JSON for lambda_runtime's tracing subscriber"""
+        LogFormat: JSON # AWS_LAMBDA_LOG_FORMAT=JSON for the functions' tracing subscriber (busgate_edge::lambda::init_logging)"""
 
 
 def metadata(name):

@@ -87,9 +87,10 @@ async fn fake_runtime(seen: Arc<Mutex<Seen>>) -> (std::net::SocketAddr, tokio::t
                         let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                         let text = String::from_utf8_lossy(&body).into_owned();
                         let mut s = seen.lock().expect("seen");
-                        if path.ends_with("/response") {
+                        // An invocation error (the worker given an HTTP event) is its first answer too.
+                        if path.ends_with("/response") || (path.contains("/invocation/") && path.ends_with("/error")) {
                             s.response.get_or_insert((Instant::now(), text));
-                        } else if path.ends_with("/error") {
+                        } else if path.ends_with("/init/error") {
                             s.init_error.get_or_insert(format!("{path}: {text}"));
                         }
                         Ok(ok(r#"{"status":"OK"}"#.to_string()))
@@ -138,6 +139,12 @@ async fn start_once(binary: &Path) -> Result<(f64, f64, String), String> {
         .env("BUSGATE_TABLE", "busgate-bench")
         .env("BUSGATE_QUEUE_URL", format!("{dead}/000000000000/busgate"))
         .env("BUSGATE_DLQ_URL", format!("{dead}/000000000000/busgate-dlq"))
+        .env("BUSGATE_CONSOLE_AUTH_URL", dead)
+        .env("BUSGATE_CONSOLE_CLIENT_ID", "bench-client")
+        .env("BUSGATE_RELATION_APP_NAME", "bench")
+        .env("BUSGATE_FENBEITONG_URL", dead)
+        .env("BUSGATE_FENBEITONG_ACCESS_TOKEN", "bench-access-token")
+        .env("BUSGATE_FENBEITONG_SIGN_KEY", "bench-sign-key")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -171,57 +178,88 @@ async fn start_once(binary: &Path) -> Result<(f64, f64, String), String> {
     })
 }
 
-pub async fn run(opts: &Options) {
-    println!("## 3. Process start to ready (fake Lambda Runtime API on loopback)\n");
+/// Functions that serve HTTP (the others take SQS or schedule events).
+fn serves_http(name: &str) -> bool {
+    !matches!(name, "outbox-worker" | "sweeper")
+}
+
+/// Starts every function binary and both baselines, alternated round by round so that all see
+/// the same machine; returns each one's figures against `hello-sdk`.
+pub async fn run(opts: &Options) -> serde_json::Value {
+    md!("## 3. Process start to ready (fake Lambda Runtime API on loopback)\n");
     let release = &opts.bin_dir;
-    let function = release.join(&opts.function);
-    let hello = release.join("hello-lambda");
-    for b in [&function, &hello] {
-        if !b.exists() {
-            println!("Not measured: {} is missing (build it first: `cargo build --release -p {} -p busgate-bench`).\n", b.display(), opts.function);
-            return;
-        }
+    let mut binaries: Vec<(String, std::path::PathBuf)> = crate::function_names().into_iter().map(|n| (n.clone(), release.join(n))).collect();
+    binaries.push(("hello-lambda".into(), release.join("hello-lambda")));
+    binaries.push(("hello-sdk (release profile)".into(), release.join("hello-sdk")));
+    let baseline = crate::baseline_hello_sdk(opts);
+    let sdk_name = if baseline.is_some() { "hello-sdk (LTO, opt-level 3)" } else { "hello-sdk (release profile)" };
+    if let Some(b) = baseline {
+        binaries.push((sdk_name.into(), b));
     }
-    let mut rows: Vec<(String, Vec<f64>, Vec<f64>, String)> = Vec::new();
-    for b in [&function, &hello] {
-        rows.push((b.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), Vec::new(), Vec::new(), String::new()));
+    let missing: Vec<&std::path::PathBuf> = binaries.iter().map(|(_, p)| p).filter(|p| !p.exists()).collect();
+    if !missing.is_empty() {
+        md!("Not measured: {missing:?} missing (build them first: `cargo build --release --workspace --bins`).\n");
+        return serde_json::json!({"error": format!("missing binaries: {missing:?}")});
     }
-    // Alternate the two binaries so that both see the same machine conditions.
+    struct Row {
+        name: String,
+        ready: Vec<f64>,
+        answered: Vec<f64>,
+        answer: String,
+        failed: Option<String>,
+    }
+    let mut rows: Vec<Row> =
+        binaries.iter().map(|(n, _)| Row { name: n.clone(), ready: Vec::new(), answered: Vec::new(), answer: String::new(), failed: None }).collect();
     for _ in 0..opts.starts {
-        for (i, b) in [&function, &hello].into_iter().enumerate() {
-            match start_once(b).await {
+        for (row, (_, path)) in rows.iter_mut().zip(&binaries).filter(|(r, _)| r.failed.is_none()) {
+            match start_once(path).await {
                 Ok((ready, answered, body)) => {
-                    rows[i].1.push(ready);
-                    rows[i].2.push(answered);
-                    rows[i].3 = body.chars().take(120).collect();
+                    row.ready.push(ready);
+                    row.answered.push(answered);
+                    row.answer = body.chars().take(80).collect();
                 }
-                Err(e) => {
-                    println!("Start of {} failed: {e}\n", b.display());
-                    return;
-                }
+                Err(e) => row.failed = Some(e),
             }
         }
     }
-    let stats: Vec<(Stats, Stats)> = rows.iter_mut().map(|r| (Stats::of(&mut r.1), Stats::of(&mut r.2))).collect();
-    println!(
+    let stats: Vec<(Stats, Stats)> = rows.iter_mut().map(|r| (Stats::of(&mut r.ready), Stats::of(&mut r.answered))).collect();
+    let at = |name: &str| rows.iter().position(|r| r.name == name).map(|i| stats[i]);
+    let (lambda, sdk) = (at("hello-lambda").unwrap_or_default(), at(sdk_name).unwrap_or_default());
+    md!(
         "Spawn → first `GET …/runtime/invocation/next` (ready), and spawn → the `POST …/response` of one event (an \
-         unsigned request: answered by the signature check, before any store call). {} starts per binary, alternated; \
-         environment: no SSM (secrets given directly), AWS endpoints pointed at a closed loopback port.\n",
+         unsigned request to an HTTP function: answered by the signature check, before any store call; the worker \
+         and the sweeper answer it with an invocation error). {} starts per binary, alternated; environment: no SSM \
+         (secrets given directly), AWS endpoints pointed at a closed loopback port. Baselines: `hello-lambda` (lambda_http \
+         hello-world) and `hello-sdk` (the same plus aws-config, a DynamoDB and an SQS client built at init); \
+         the ratios are against {sdk_name}.\n",
         opts.starts
     );
-    println!("| binary | ready median ms | ready p90 ms | first response median ms | ready × hello | answer |");
-    println!("|---|---:|---:|---:|---:|---|");
-    let hello_ready = stats[1].0.median;
+    md!("| binary | ready median ms | ready p90 ms | first answer median ms | first answer × hello-sdk | ready × hello-lambda | answer |");
+    md!("|---|---:|---:|---:|---:|---:|---|");
+    let mut out = Vec::new();
     for (r, (ready, answered)) in rows.iter().zip(&stats) {
-        println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.2}× | `{}` |",
-            r.0,
+        if let Some(e) = &r.failed {
+            md!("| {} | failed: {} | | | | | |", r.name, e.replace('|', "\\|").chars().take(200).collect::<String>());
+            out.push(serde_json::json!({"binary": r.name, "http": serves_http(&r.name), "error": e}));
+            continue;
+        }
+        let x_sdk = answered.median / sdk.1.median;
+        md!(
+            "| {} | {:.2} | {:.2} | {:.2} | {:.2}× | {:.2}× | `{}` |",
+            r.name,
             ready.median,
             ready.p90,
             answered.median,
-            ready.median / hello_ready,
-            r.3.replace('|', "\\|")
+            x_sdk,
+            ready.median / lambda.0.median,
+            r.answer.replace('|', "\\|")
         );
+        out.push(serde_json::json!({
+            "binary": r.name, "http": serves_http(&r.name) && !r.name.starts_with("hello-"), "starts": ready.n,
+            "ready_median_ms": ready.median, "ready_p90_ms": ready.p90, "first_response_median_ms": answered.median,
+            "first_response_x_hello_sdk": x_sdk, "baseline": sdk_name, "ready_x_hello_lambda": ready.median / lambda.0.median,
+        }));
     }
-    println!();
+    md!();
+    serde_json::json!({"starts": opts.starts, "binaries": out})
 }

@@ -222,7 +222,8 @@ impl Harness {
     }
 }
 
-pub async fn run(opts: &Options) {
+/// Returns the hello-world handler's figures and one object per interface.
+pub async fn run(opts: &Options) -> (Value, Value) {
     let env = |k: &str| -> Option<String> {
         Some(match k {
             "BUSGATE_QIMEN_SECRET" => SECRET.into(),
@@ -324,19 +325,22 @@ pub async fn run(opts: &Options) {
     }
 
     let hello = Stats::of(&mut h.hello);
-    println!("## 1. Handler latency per interface (in-process) and 4. store/queue calls per request\n");
-    println!(
+    md!("## 1. Handler latency per interface (in-process) and 4. store/queue calls per request\n");
+    md!(
         "Each call: lambda_http Request → Inbound → `busgate_edge::handle` → Outbound → Response, on an in-memory store \
          with the demo catalogue, requests signed beforehand. Baseline: a hello-world handler with the same conversion, \
          median {:.2} µs (p99 {:.2} µs, {} calls). Store calls are DynamoDB calls in AWS (get = GetItem, query = Query, \
          index = Query on the GSI, tx = TransactWriteItems); queue sends are SQS SendMessage.\n",
-        hello.median, hello.p99, hello.n
+        hello.median,
+        hello.p99,
+        hello.n
     );
-    println!("| interface | calls | ok | median µs | p90 µs | p99 µs | median × hello | answer bytes | store calls/request (median, max) | last request: get/query/index/tx | queue sends/request (max) | first refusal |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
+    md!("| interface | calls | ok | median µs | p90 µs | p99 µs | median × hello | answer bytes | store calls/request (median, max) | last request: get/query/index/tx | queue sends/request (max) | first refusal |");
+    md!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|");
+    let mut handlers = Vec::new();
     for route in Route::ALL {
         let Some(row) = h.rows.get_mut(&route) else {
-            println!("| {} | 0 | | | | | | | | | | not measured |", route.function());
+            md!("| {} | 0 | | | | | | | | | | not measured |", route.function());
             continue;
         };
         let s = Stats::of(&mut row.samples);
@@ -344,7 +348,8 @@ pub async fn run(opts: &Options) {
         let c = Stats::of(&mut calls);
         let max_calls = row.store_calls.iter().max().copied().unwrap_or(0);
         let k = row.kinds;
-        println!(
+        let sends = row.sends.iter().max().copied().unwrap_or(0);
+        md!(
             "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1}× | {} | {}, {} | {}/{}/{}/{} | {} | {} |",
             route.function(),
             s.n,
@@ -360,9 +365,25 @@ pub async fn run(opts: &Options) {
             k[1],
             k[2],
             k[3],
-            row.sends.iter().max().copied().unwrap_or(0),
+            sends,
             row.refusal.as_deref().unwrap_or("")
         );
+        handlers.push(json!({
+            "interface": route.function(),
+            "calls": s.n,
+            "ok": row.ok,
+            "median_us": s.median,
+            "p90_us": s.p90,
+            "p99_us": s.p99,
+            "median_x_hello": s.median / hello.median,
+            "answer_bytes": row.answer_bytes,
+            "store_calls_median": c.median,
+            "store_calls_max": max_calls,
+            "last_request_calls": {"get": k[0], "query": k[1], "index": k[2], "tx": k[3]},
+            "queue_sends_max": sends,
+            "first_refusal": row.refusal,
+        }));
     }
-    println!();
+    md!();
+    (json!({"median_us": hello.median, "p99_us": hello.p99, "calls": hello.n}), Value::Array(handlers))
 }

@@ -7,18 +7,37 @@
 //!    Outbound → Response conversion, vs a hello-world handler doing the same conversion.
 //! 2. Local mode requests/s over loopback (seat query, create order) with a bounded number of
 //!    concurrent connections, vs a bare hyper hello-world server in the same process.
-//! 3. Process start to ready: a function binary (`target/release/seats`) against a fake
-//!    Lambda Runtime API, spawn → first `GET …/invocation/next`, vs a hello-world lambda_http
-//!    binary (`target/release/hello-lambda`, this crate's second binary).
+//! 3. Process start to ready: every function binary against a fake Lambda Runtime API, spawn →
+//!    first `GET …/invocation/next` and → first answer, vs `hello-lambda` (a lambda_http
+//!    hello-world) and `hello-sdk` (the same plus aws-config, DynamoDB and SQS clients).
 //! 4. Store calls (= DynamoDB calls) and queue sends (= SQS calls) per request, per interface.
-//! 5. The size of each release binary (and of `target/lambda/*/bootstrap` when packaged).
+//! 5. The size of each release binary (and of `target/lambda/*/bootstrap` when packaged), vs
+//!    `hello-sdk`.
 //!
-//! Run: `cargo build --release -p busgate-bench -p seats && cargo run --release -p busgate-bench`
+//! With `--json`, every figure is printed as one JSON object on stdout (the markdown goes to
+//! stderr), with issue 16's goals checked under `"goals"`.
+//!
+//! Run: `cargo build --release --workspace --bins && target/release/busgate-bench [--json]`
 //! (`--help` for the knobs). Loopback only; every phase is bounded in count and time.
+
+/// Markdown output: stdout, or stderr under `--json` (stdout then carries the JSON alone).
+macro_rules! md {
+    ($($t:tt)*) => {
+        if $crate::json_mode() { eprintln!($($t)*) } else { println!($($t)*) }
+    };
+}
 
 mod lambda_start;
 mod latency;
 mod throughput;
+
+use serde_json::{json, Value};
+
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn json_mode() -> bool {
+    JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,15 +59,16 @@ pub struct Options {
     pub target_dir: PathBuf,
     /// Where the binaries are (`<target>/release` unless `--bin-dir`).
     pub bin_dir: PathBuf,
-    /// The function binary whose start is measured.
-    pub function: String,
     pub skip: Vec<String>,
+    /// Print every figure as one JSON object on stdout (the markdown goes to stderr).
+    pub json: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "busgate-bench [--iterations N] [--secs S] [--concurrency C] [--starts N] [--target-dir DIR] [--bin-dir DIR] [--function NAME] [--skip latency|throughput|start|sizes]...\n\
-         Defaults: 2000 iterations, 3 s per throughput run, 32 connections, 15 starts, target/ of the workspace, binaries in <target>/release, function seats."
+        "busgate-bench [--iterations N] [--secs S] [--concurrency C] [--starts N] [--target-dir DIR] [--bin-dir DIR] [--skip latency|throughput|start|sizes]... [--json]\n\
+         Defaults: 2000 iterations, 3 s per throughput run, 32 connections, 15 starts, target/ of the workspace, binaries in <target>/release.\n\
+         --json: every figure as one JSON object on stdout (the markdown on stderr), with the goals of issue 16 checked."
     );
     std::process::exit(2)
 }
@@ -63,8 +83,8 @@ fn options() -> Options {
         starts: 15,
         target_dir: std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target")),
         bin_dir: PathBuf::new(),
-        function: "seats".into(),
         skip: Vec::new(),
+        json: false,
     };
     let mut bin_dir = None;
     let mut args = std::env::args().skip(1);
@@ -77,8 +97,8 @@ fn options() -> Options {
             "--starts" => o.starts = value().parse().unwrap_or_else(|_| usage()),
             "--target-dir" => o.target_dir = PathBuf::from(value()),
             "--bin-dir" => bin_dir = Some(PathBuf::from(value())),
-            "--function" => o.function = value(),
             "--skip" => o.skip.push(value()),
+            "--json" => o.json = true,
             _ => usage(),
         }
     }
@@ -137,23 +157,93 @@ fn machine() -> String {
 
 fn main() {
     let opts = options();
-    println!("# Busgate benchmarks\n");
-    println!("Measured {} in one run of `busgate-bench`.\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"));
-    println!("Machine: {}\n", machine());
+    JSON.store(opts.json, std::sync::atomic::Ordering::Relaxed);
+    let measured_at = chrono::Utc::now();
+    md!("# Busgate benchmarks\n");
+    md!("Measured {} in one run of `busgate-bench`.\n", measured_at.format("%Y-%m-%d %H:%M UTC"));
+    let machine = machine();
+    md!("Machine: {machine}\n");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let skip = |s: &str| opts.skip.iter().any(|x| x == s);
+    let mut report = serde_json::Map::new();
+    report.insert("measured_at".into(), json!(measured_at.to_rfc3339()));
+    report.insert("machine".into(), json!(machine));
     if !skip("latency") {
-        rt.block_on(latency::run(&opts));
+        let (hello, handlers) = rt.block_on(latency::run(&opts));
+        report.insert("hello_handler".into(), hello);
+        report.insert("handlers".into(), handlers);
     }
     if !skip("throughput") {
-        rt.block_on(throughput::run(&opts));
+        report.insert("local".into(), rt.block_on(throughput::run(&opts)));
     }
     if !skip("start") {
-        rt.block_on(lambda_start::run(&opts));
+        report.insert("start".into(), rt.block_on(lambda_start::run(&opts)));
     }
     if !skip("sizes") {
-        sizes(&opts);
+        report.insert("sizes".into(), sizes(&opts));
     }
+    let goals = goals(&report);
+    print_goals(&goals);
+    report.insert("goals".into(), Value::Array(goals));
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&Value::Object(report)).expect("JSON renders"));
+    }
+}
+
+/// One goal of issue 16's table: the figure, its bound, and whether this run meets it
+/// (`null` when the phase it needs was skipped or could not run).
+fn goal(what: &str, value: Option<f64>, bound: &str, limit: f64, met: impl Fn(f64, f64) -> bool) -> Value {
+    json!({"goal": what, "value": value, "bound": format!("{bound} {limit}"), "met": value.map(|v| met(v, limit))})
+}
+
+fn goals(report: &serde_json::Map<String, Value>) -> Vec<Value> {
+    let le = |v: f64, l: f64| v <= l;
+    let ge = |v: f64, l: f64| v >= l;
+    let handler = |name: &str, field: &str| -> Option<f64> {
+        report.get("handlers")?.as_array()?.iter().find(|h| h["interface"] == name)?.get(field)?.as_f64()
+    };
+    let local = |row: &str| report.get("local")?.get(row)?.get("x_hyper")?.as_f64();
+    let mut out = vec![
+        goal("DynamoDB calls per create order, warm (median)", handler("orders-create", "store_calls_median"), "<=", 1.0, le),
+        goal("DynamoDB calls per create order, cold (max)", handler("orders-create", "store_calls_max"), "<=", 2.0, le),
+        goal("DynamoDB calls per confirm (max)", handler("orders-confirm", "store_calls_max"), "<=", 2.0, le),
+        goal("DynamoDB calls per refunds-apply (max)", handler("refunds-apply", "store_calls_max"), "<=", 2.0, le),
+        goal("local mode create order requests/s x hyper hello", local("create_order"), ">=", 0.10, ge),
+        goal("local mode seat query requests/s x hyper hello", local("seat_query"), ">=", 0.5, ge),
+        goal(
+            "lines handler median x seats handler median",
+            handler("lines", "median_us").zip(handler("seats", "median_us")).map(|(l, s)| l / s),
+            "<=",
+            5.0,
+            le,
+        ),
+    ];
+    let start = report.get("start").and_then(|s| s.get("binaries")).and_then(Value::as_array);
+    let worst_start =
+        start.and_then(|rows| rows.iter().filter(|r| r["http"] == true).filter_map(|r| r["first_response_x_hello_sdk"].as_f64()).reduce(f64::max));
+    out.push(goal("HTTP function start to first answer x hello-sdk (worst function)", worst_start, "<=", 1.0, le));
+    let sizes = report.get("sizes").and_then(|s| s.get("binaries")).and_then(Value::as_array);
+    for (arch, field) in [("x86_64", "host_x_hello_sdk"), ("arm64 bundle", "bootstrap_x_hello_sdk")] {
+        let worst = sizes.and_then(|rows| rows.iter().filter(|r| r["function"] == true).filter_map(|r| r[field].as_f64()).reduce(f64::max));
+        out.push(goal(&format!("release binary size x hello-sdk, {arch} (largest function)"), worst, "<=", 1.0, le));
+    }
+    out
+}
+
+fn print_goals(goals: &[Value]) {
+    md!("## Goals (issue 16)\n");
+    md!("| goal | this run | bound | met |");
+    md!("|---|---:|---|---|");
+    for g in goals {
+        let value = g["value"].as_f64().map(|v| format!("{v:.3}")).unwrap_or_else(|| "not measured".into());
+        let met = match g["met"].as_bool() {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        md!("| {} | {value} | {} | {met} |", g["goal"].as_str().unwrap_or_default(), g["bound"].as_str().unwrap_or_default());
+    }
+    md!();
 }
 
 /// The machine of an ELF executable (`e_machine`), if it is one.
@@ -175,34 +265,64 @@ fn human(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// 5. Release binary sizes.
-fn sizes(opts: &Options) {
-    println!("## 5. Release binary sizes\n");
+/// `hello-sdk` as issue 16 defines the baseline (LTO, opt-level 3: `cargo build --profile
+/// baseline -p busgate-bench --bin hello-sdk`), if built; the goals are measured against it.
+/// `target/release/hello-sdk` (the functions' own profile) is shown beside it.
+pub fn baseline_hello_sdk(opts: &Options) -> Option<PathBuf> {
+    Some(opts.target_dir.join("baseline").join("hello-sdk")).filter(|p| p.exists())
+}
+
+/// The function crates (`functions/<name>`), sorted.
+pub fn function_names() -> Vec<String> {
     let functions_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
     let mut names: Vec<String> = std::fs::read_dir(&functions_dir)
         .map(|d| d.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     names.sort();
-    let mut rows = Vec::new();
+    names
+}
+
+/// 5. Release binary sizes, each function against `hello-sdk` (and `hello-lambda`).
+fn sizes(opts: &Options) -> Value {
+    md!("## 5. Release binary sizes\n");
+    let names = function_names();
     let release = &opts.bin_dir;
-    for name in names.iter().map(String::as_str).chain(["busgate", "hello-lambda", "busgate-bench"]) {
-        let host = std::fs::metadata(release.join(name)).ok().map(|m| m.len());
-        let bootstrap = std::fs::metadata(opts.target_dir.join("lambda").join(name).join("bootstrap")).ok().map(|m| m.len());
-        rows.push((name.to_string(), host, bootstrap));
-    }
+    let size = |p: PathBuf| std::fs::metadata(p).ok().map(|m| m.len());
+    let host = |name: &str| size(release.join(name));
+    let bootstrap = |name: &str| size(opts.target_dir.join("lambda").join(name).join("bootstrap"));
+    let baseline = baseline_hello_sdk(opts);
+    let (sdk_host, sdk_boot) = (baseline.clone().and_then(size).or_else(|| host("hello-sdk")), bootstrap("hello-sdk"));
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("."));
     let shown_dir = opts.bin_dir.strip_prefix(workspace).unwrap_or(&opts.bin_dir).display().to_string();
     let lambda_arch = names.iter().find_map(|n| elf_arch(&opts.target_dir.join("lambda").join(n).join("bootstrap"))).unwrap_or("packaged");
     let host_arch = names.iter().find_map(|n| elf_arch(&release.join(n))).unwrap_or(std::env::consts::ARCH);
-    println!("| binary | {shown_dir}/<name> ({host_arch}) | target/lambda/<name>/bootstrap ({lambda_arch}) |");
-    println!("|---|---:|---:|");
-    let show = |v: Option<u64>| v.map(|b| format!("{} ({b} B)", human(b))).unwrap_or_else(|| "not built".into());
-    for (name, host, bootstrap) in &rows {
-        println!("| {name} | {} | {} |", show(*host), show(*bootstrap));
+    md!(
+        "Baseline `hello-sdk` {}: {} on {host_arch}; in the {lambda_arch} bundle: {}. The release profile's `hello-sdk` is listed below too.\n",
+        if baseline.is_some() {
+            "(issue 16's definition: LTO, opt-level 3, `target/baseline/hello-sdk`)"
+        } else {
+            "(the release profile: `target/baseline/hello-sdk` not built)"
+        },
+        show(sdk_host),
+        show(sdk_boot)
+    );
+    md!("| binary | {shown_dir}/<name> ({host_arch}) | × hello-sdk | target/lambda/<name>/bootstrap ({lambda_arch}) | × hello-sdk |");
+    md!("|---|---:|---:|---:|---:|");
+    let ratio = |v: Option<u64>, base: Option<u64>| v.zip(base).map(|(v, b)| v as f64 / b as f64);
+    let shown_ratio = |r: Option<f64>| r.map(|r| format!("{r:.2}×")).unwrap_or_else(|| "–".into());
+    let mut rows = Vec::new();
+    for name in names.iter().map(String::as_str).chain(["busgate", "hello-lambda", "hello-sdk", "busgate-bench"]) {
+        let (h, b) = (host(name), bootstrap(name));
+        let (hx, bx) = (ratio(h, sdk_host), ratio(b, sdk_boot));
+        md!("| {name} | {} | {} | {} | {} |", show(h), shown_ratio(hx), show(b), shown_ratio(bx));
+        rows.push(json!({
+            "binary": name, "function": names.iter().any(|n| n == name),
+            "host_bytes": h, "host_x_hello_sdk": hx, "bootstrap_bytes": b, "bootstrap_x_hello_sdk": bx,
+        }));
     }
-    let built: Vec<u64> = rows.iter().filter(|(n, _, _)| names.contains(n)).filter_map(|(_, h, _)| *h).collect();
+    let built: Vec<u64> = names.iter().filter_map(|n| host(n)).collect();
     if !built.is_empty() {
-        println!(
+        md!(
             "\n{} function binaries built; largest {}, smallest {}, total {}.",
             built.len(),
             human(*built.iter().max().unwrap_or(&0)),
@@ -210,10 +330,13 @@ fn sizes(opts: &Options) {
             human(built.iter().sum())
         );
     }
-    if let (Some(f), Some(h)) =
-        (rows.iter().find(|r| r.0 == opts.function).and_then(|r| r.1), rows.iter().find(|r| r.0 == "hello-lambda").and_then(|r| r.1))
-    {
-        println!("`{}` is {:.2}× the hello-world lambda_http binary.", opts.function, f as f64 / h as f64);
-    }
-    println!();
+    md!();
+    json!({
+        "host_arch": host_arch, "bundle_arch": lambda_arch, "baseline": if baseline.is_some() { "hello-sdk, LTO, opt-level 3" } else { "hello-sdk, release profile" },
+        "hello_sdk_host_bytes": sdk_host, "hello_sdk_bootstrap_bytes": sdk_boot, "binaries": rows,
+    })
+}
+
+fn show(v: Option<u64>) -> String {
+    v.map(|b| format!("{} ({b} B)", human(b))).unwrap_or_else(|| "not built".into())
 }

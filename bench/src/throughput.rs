@@ -95,7 +95,8 @@ fn signed_url(base: &str, route: Route, body: &[u8], secret: &str) -> String {
     format!("{base}{}?{}", route.path(), busgate_signing::qimen_query(route.default_method().unwrap_or_default(), body, secret, &timestamp))
 }
 
-pub async fn run(opts: &Options) {
+/// Returns requests/s per row with its ratio to the hyper hello-world server.
+pub async fn run(opts: &Options) -> serde_json::Value {
     let data = std::env::temp_dir().join(format!("busgate-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let local_opts = busgate_cli::local::LocalOptions {
@@ -154,8 +155,8 @@ pub async fn run(opts: &Options) {
     running.stop();
     let _ = std::fs::remove_dir_all(&data);
 
-    println!("## 2. Local mode requests/s over loopback\n");
-    println!(
+    md!("## 2. Local mode requests/s over loopback\n");
+    md!(
         "`busgate local` (axum, embedded redb store, demo catalogue with 10 000 seats per departure) and a bare hyper \
          HTTP/1 hello-world server, both in this process; the client (reqwest, same process and runtime, 2 worker \
          threads) keeps {} connections busy for {:.1} s per row. Create orders: a new signed order per request \
@@ -164,10 +165,21 @@ pub async fn run(opts: &Options) {
         opts.duration.as_secs_f64(),
         deps.len()
     );
-    println!("| server / request | requests | successful | requests/s | × hyper hello |");
-    println!("|---|---:|---:|---:|---:|");
-    for (name, r) in [("hyper hello-world", &hello_run), ("local mode: seat query", &seats_run), ("local mode: create order", &create_run)] {
-        println!("| {name} | {} | {} | {:.0} | {:.3}× |", r.requests, r.ok, r.rps(), r.rps() / hello_run.rps());
+    md!("| server / request | requests | successful | requests/s | × hyper hello |");
+    md!("|---|---:|---:|---:|---:|");
+    let mut rows = serde_json::Map::new();
+    for (key, name, r) in [
+        ("hyper_hello", "hyper hello-world", &hello_run),
+        ("seat_query", "local mode: seat query", &seats_run),
+        ("create_order", "local mode: create order", &create_run),
+    ] {
+        md!("| {name} | {} | {} | {:.0} | {:.3}× |", r.requests, r.ok, r.rps(), r.rps() / hello_run.rps());
+        rows.insert(
+            key.into(),
+            json!({"requests": r.requests, "ok": r.ok, "secs": r.secs, "requests_per_s": r.rps(), "x_hyper": r.rps() / hello_run.rps()}),
+        );
     }
-    println!();
+    md!();
+    rows.insert("concurrency".into(), json!(opts.concurrency));
+    serde_json::Value::Object(rows)
 }

@@ -43,7 +43,7 @@ async fn catalogue_import_stop_and_outbox_on_dynamodb_and_sqs() {
         .await
         .expect("stop");
     let stopped = busgate_domain::catalogue::load_departure(app.store.as_ref(), &sid).await.unwrap().unwrap().0;
-    assert_eq!(stopped.stop.map(|s| s.reason), Some("车辆故障".to_string()));
+    assert_eq!(stopped.stop.as_ref().map(|s| s.reason.clone()), Some("车辆故障".to_string()));
     let pending = execute(&app, AdminCommand::OutboxList { statuses: vec![CallbackStatus::Pending], last: None }, &|_, _| {}).await.unwrap();
     assert!(pending.text.contains("taobao.bus.item.notify"), "{}", pending.text);
     table.drop_table().await.unwrap();

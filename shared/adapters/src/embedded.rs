@@ -225,24 +225,20 @@ fn apply_changes(
     Ok(())
 }
 
-/// Runs blocking redb work off the async executor.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f).await.map_err(unavailable)?
-}
-
+// Reads run on the caller's task: a redb read of one partition is a few microseconds from
+// redb's page cache, cheaper than a hand-off to the blocking pool and back (two thread
+// wake-ups per read were most of a local seat query's cost). Commits, which fsync, run on
+// the blocking pool (see `commit_loop`).
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let (s, key) = (self.clone(), key.clone());
-        blocking(move || s.get_sync(&key)).await
+        self.get_sync(key)
     }
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let (s, pk, p) = (self.clone(), pk.to_string(), sk_prefix.to_string());
-        blocking(move || s.query_sync(&pk, &p)).await
+        self.query_sync(pk, sk_prefix)
     }
     async fn query_index(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let (s, pk, p) = (self.clone(), pk.to_string(), sk_prefix.to_string());
-        blocking(move || s.query_index_sync(&pk, &p)).await
+        self.query_index_sync(pk, sk_prefix)
     }
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         busgate_domain::store::validate_transaction(&writes)?;

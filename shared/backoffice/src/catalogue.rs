@@ -203,7 +203,7 @@ pub async fn export(app: &App) -> Result<AdminOutput, String> {
             .collect();
         lines.push(LineEntry { line: record.line.clone(), seats, timetable: Vec::new(), departures });
     }
-    let file = CatalogueFile { cities: snap.cities.into_iter().map(|(c, _)| c).collect(), lines };
+    let file = CatalogueFile { cities: snap.cities.into_iter().map(|(c, _)| busgate_domain::catalogue::City::clone(&c)).collect(), lines };
     let text = file.to_json();
     let json: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     tracing::debug!(departures = count, "catalogue exported");

@@ -81,6 +81,37 @@ impl Item {
     }
 }
 
+/// Records as this process last decoded them, so that a read of an unchanged record skips
+/// its decoding (a catalogue line or departure is kilobytes of JSON). A hit needs the exact
+/// body read now, not a version: correct whatever a writer did with versions. Bounded; a full
+/// cache starts over.
+pub struct Decoded<T> {
+    entries: std::sync::RwLock<std::collections::HashMap<Key, (String, std::sync::Arc<T>)>>,
+    max_entries: usize,
+}
+
+impl<T: serde::de::DeserializeOwned> Decoded<T> {
+    pub fn new(max_entries: usize) -> Self {
+        Decoded { entries: Default::default(), max_entries }
+    }
+
+    /// `item` decoded: the value decoded earlier from the same body, or decoded now.
+    pub fn decode(&self, item: &Item) -> Result<std::sync::Arc<T>, StoreError> {
+        if let Some((body, value)) = self.entries.read().unwrap_or_else(|e| e.into_inner()).get(&item.key) {
+            if *body == item.body {
+                return Ok(value.clone());
+            }
+        }
+        let value = std::sync::Arc::new(item.decode::<T>()?);
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.max_entries {
+            entries.clear();
+        }
+        entries.insert(item.key.clone(), (item.body.clone(), value.clone()));
+        Ok(value)
+    }
+}
+
 /// What must hold of a record for a write to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {

@@ -351,7 +351,7 @@ async fn an_extra_departure_with_its_own_id_and_a_stop_in_the_file() {
     file.lines[0].departures[0].stopped = Some("包车专用".into());
     let r = import(&store, &file, "2025-03-03 08:00:00").await;
     assert_eq!((r.changed, r.callback_ids.len()), (1, 0));
-    let stop = load_departure(&store, "AP-EXTRA-1").await.unwrap().unwrap().0.stop.unwrap();
+    let stop = load_departure(&store, "AP-EXTRA-1").await.unwrap().unwrap().0.stop.clone().unwrap();
     assert_eq!((stop.reason.as_str(), stop.at), ("包车专用", at("2025-03-03 07:00:00")));
     let _ = Duration::zero();
 }

@@ -8,9 +8,19 @@ use crate::app::App;
 use crate::config::{Config, Requirement};
 use crate::pipeline::{Inbound, Outbound};
 
-/// Structured JSON logs (CloudWatch, request id from the runtime's span).
+/// Structured JSON logs (CloudWatch, request id from the runtime's span): lambda_runtime's
+/// default subscriber (`AWS_LAMBDA_LOG_FORMAT`, level from `AWS_LAMBDA_LOG_LEVEL` or
+/// `RUST_LOG`) with a level filter instead of its `EnvFilter`, whose regex engine every
+/// function would otherwise link and build at init for a single level (per-target directives
+/// are not supported; a level is all the template sets).
 pub fn init_logging() {
-    lambda_runtime::tracing::init_default_subscriber();
+    use tracing_subscriber::filter::LevelFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG"));
+    let level = level.ok().and_then(|l| l.trim().parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::INFO);
+    let collector = tracing_subscriber::fmt().with_target(false).without_time().with_max_level(level);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // `try_init`: a test process may have installed one already.
+    let _ = if json { collector.json().try_init() } else { collector.try_init() };
 }
 
 /// Configuration, once per cold start; a bad or missing setting stops the function at init

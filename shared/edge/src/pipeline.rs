@@ -11,7 +11,6 @@ use busgate_signing::{check_timestamp, parse_query, verify_spi, SpiRequest};
 use busgate_wire::fliggy::{self, Failure, RetCode};
 use busgate_wire::json::{parse_object, Fields};
 use bytes::Bytes;
-use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::metrics;
@@ -113,14 +112,14 @@ async fn bus_answer(app: &App, route: Route, req: &Inbound, handler: &Handler) -
         Err(Refusal::Sign(_)) => "sign-check-failure".to_string(),
         Err(Refusal::Envelope(f)) => f.code.code().to_string(),
     };
-    let body = match &result {
-        Ok(data) => fliggy::success(data.clone()),
-        Err(Refusal::Sign(_)) => fliggy::SIGN_FAILURE_BODY.as_bytes().to_vec(),
-        Err(Refusal::Envelope(f)) => fliggy::failure(f),
+    let body = match result {
+        Ok(data) => fliggy::success(data),
+        Err(Refusal::Sign(why)) => {
+            tracing::warn!(reason = %why, "signature refused");
+            fliggy::SIGN_FAILURE_BODY.as_bytes().to_vec()
+        }
+        Err(Refusal::Envelope(f)) => fliggy::failure(&f),
     };
-    if let Err(Refusal::Sign(why)) = &result {
-        tracing::warn!(reason = %why, "signature refused");
-    }
     (Outbound::ok(body), code)
 }
 
@@ -167,7 +166,7 @@ pub fn is_json_media_type(content_type: Option<&str>) -> bool {
     media.eq_ignore_ascii_case("application/json")
 }
 
-async fn bus(app: &App, route: Route, req: &Inbound, handler: &Handler) -> Result<Map<String, Value>, Refusal> {
+async fn bus(app: &App, route: Route, req: &Inbound, handler: &Handler) -> Result<fliggy::Data, Refusal> {
     // A form body would verify over its decoded fields and then be parsed as raw JSON: only
     // JSON is taken, so the bytes parsed are the bytes signed.
     if req.body.len() > app.config.max_body_bytes {

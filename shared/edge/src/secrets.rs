@@ -1,5 +1,6 @@
 //! Secrets in AWS come from SSM Parameter Store through the AWS Parameters and Secrets Lambda
-//! Extension (a local HTTP endpoint, so no SSM SDK is compiled in). A secret given directly in
+//! Extension (a local plain-HTTP endpoint, so no SSM SDK and no TLS client: hyper's, which the
+//! Lambda runtime links anyway). A secret given directly in
 //! the environment (local mode, tests) wins; `<NAME>_PARAM` names the parameter otherwise.
 //!
 //! Lambda starts the runtime once extensions have *registered*, not once they *serve*: a cold
@@ -23,17 +24,27 @@ enum Failure {
     Final(String),
 }
 
-async fn fetch_once(http: &reqwest::Client, url: &str, name: &str, token: &str) -> Result<String, Failure> {
-    let r = http
-        .get(url)
-        .query(&[("name", name), ("withDecryption", "true")])
+type Http = hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, http_body_util::Empty<bytes::Bytes>>;
+
+fn http_client() -> Http {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+async fn fetch_once(http: &Http, url: &str, name: &str, token: &str) -> Result<String, Failure> {
+    use http_body_util::BodyExt;
+    let name = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+    let request = http::Request::get(format!("{url}?name={name}&withDecryption=true"))
         .header("X-Aws-Parameters-Secrets-Token", token)
-        .timeout(TRY_TIMEOUT)
-        .send()
-        .await
-        .map_err(|e| Failure::Transient(format!("extension unreachable: {}", e.without_url())))?;
-    let status = r.status().as_u16();
-    let bytes = r.bytes().await.map_err(|e| Failure::Transient(format!("extension answer cut: {}", e.without_url())))?;
+        .body(http_body_util::Empty::new())
+        .map_err(|e| Failure::Final(format!("request: {e}")))?;
+    let answer = async {
+        let r = http.request(request).await.map_err(|e| Failure::Transient(format!("extension unreachable: {e}")))?;
+        let status = r.status().as_u16();
+        let bytes = r.into_body().collect().await.map_err(|e| Failure::Transient(format!("extension answer cut: {e}")))?.to_bytes();
+        Ok::<_, Failure>((status, bytes))
+    };
+    let (status, bytes) =
+        tokio::time::timeout(TRY_TIMEOUT, answer).await.map_err(|_| Failure::Transient(format!("no answer within {TRY_TIMEOUT:?}")))??;
     if status >= 500 || status == 429 {
         return Err(Failure::Transient(format!("extension HTTP {status}")));
     }
@@ -46,7 +57,7 @@ async fn fetch_once(http: &reqwest::Client, url: &str, name: &str, token: &str) 
     v.pointer("/Parameter/Value").and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| Failure::Final("no /Parameter/Value".into()))
 }
 
-async fn fetch(http: &reqwest::Client, name: &str) -> Result<String, String> {
+async fn fetch(http: &Http, name: &str) -> Result<String, String> {
     let port = std::env::var("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT").unwrap_or_else(|_| "2773".into());
     let token = std::env::var("AWS_SESSION_TOKEN").map_err(|_| "AWS_SESSION_TOKEN not set".to_string())?;
     let url = format!("http://localhost:{port}/systemsmanager/parameters/get");
@@ -73,7 +84,7 @@ async fn fetch(http: &reqwest::Client, name: &str) -> Result<String, String> {
     }
 }
 
-async fn resolve_one(http: &reqwest::Client, secret: &mut Secret, var: &str) -> Result<(), String> {
+async fn resolve_one(http: &Http, secret: &mut Secret, var: &str) -> Result<(), String> {
     if !secret.is_empty() {
         return Ok(());
     }
@@ -87,7 +98,7 @@ async fn resolve_one(http: &reqwest::Client, secret: &mut Secret, var: &str) -> 
 
 /// Fills every unset secret whose `_PARAM` variable names a parameter.
 pub async fn resolve(config: &mut Config) -> Result<(), String> {
-    let http = reqwest::Client::new();
+    let http = http_client();
     resolve_one(&http, &mut config.qimen_secret, "BUSGATE_QIMEN_SECRET").await?;
     resolve_one(&http, &mut config.top.secret, "BUSGATE_TOP_SECRET").await?;
     resolve_one(&http, &mut config.top.session, "BUSGATE_TOP_SESSION").await?;

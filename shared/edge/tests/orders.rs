@@ -55,11 +55,11 @@ async fn env(vars: &[(&str, &str)]) -> Env {
 async fn call(e: &Env, route: Route, body: Value) -> Result<Map<String, Value>, Failure> {
     let bytes = serde_json::to_vec(&body).unwrap();
     let map = parse_object(&bytes).map_err(Failure::from)?;
-    busgate_edge::bus::dispatch(&e.app, route, Fields::new(&map)).await
+    busgate_edge::bus::dispatch(&e.app, route, Fields::new(&map)).await.map(fliggy::Data::into_fields)
 }
 
 fn rendered(r: &Result<Map<String, Value>, Failure>) -> String {
-    String::from_utf8(fliggy::render(r)).unwrap()
+    String::from_utf8(fliggy::render(&r.clone().map(fliggy::Data::from))).unwrap()
 }
 
 fn invalid(desc: &str) -> Failure {

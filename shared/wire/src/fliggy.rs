@@ -102,18 +102,57 @@ impl From<crate::json::FieldError> for Failure {
     }
 }
 
-/// Renders a success: `retCode "0"`, `retDesc 成功`, `success true`, then the data fields.
-pub fn success(data: Map<String, Value>) -> Vec<u8> {
-    let mut m = Map::new();
-    m.insert("retCode".into(), "0".into());
-    m.insert("retDesc".into(), "成功".into());
-    m.insert("success".into(), true.into());
-    for (k, v) in data {
-        if !v.is_null() {
-            m.insert(k, v);
+/// The data of a success: fields to render, or the data members already rendered as one JSON
+/// object (a catalogue list whose elements are rendered once per record, not per request).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Data {
+    Fields(Map<String, Value>),
+    /// A JSON object's text; its members become the answer's data fields.
+    Rendered(String),
+}
+
+impl Data {
+    /// The data fields as values (a rendered object parsed back: for tests and tools).
+    pub fn into_fields(self) -> Map<String, Value> {
+        match self {
+            Data::Fields(m) => m,
+            Data::Rendered(text) => serde_json::from_str(&text).expect("rendered data is a JSON object"),
         }
     }
-    serde_json::to_vec(&Value::Object(m)).expect("JSON renders")
+}
+
+impl From<Map<String, Value>> for Data {
+    fn from(m: Map<String, Value>) -> Self {
+        Data::Fields(m)
+    }
+}
+
+const SUCCESS_HEAD: &str = r#"{"retCode":"0","retDesc":"成功","success":true"#;
+
+/// Renders a success: `retCode "0"`, `retDesc 成功`, `success true`, then the data fields
+/// (null fields left out).
+pub fn success(data: Data) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(SUCCESS_HEAD.as_bytes());
+    match data {
+        Data::Fields(fields) => {
+            for (k, v) in fields.iter().filter(|(_, v)| !v.is_null()) {
+                out.push(b',');
+                serde_json::to_writer(&mut out, k).expect("JSON renders");
+                out.push(b':');
+                serde_json::to_writer(&mut out, v).expect("JSON renders");
+            }
+        }
+        Data::Rendered(object) => {
+            let members = object.trim().strip_prefix('{').and_then(|o| o.strip_suffix('}')).unwrap_or_default().trim();
+            if !members.is_empty() {
+                out.push(b',');
+                out.extend_from_slice(members.as_bytes());
+            }
+        }
+    }
+    out.push(b'}');
+    out
 }
 
 /// Renders a failure (never with data fields).
@@ -122,7 +161,7 @@ pub fn failure(f: &Failure) -> Vec<u8> {
 }
 
 /// Either of the above.
-pub fn render(result: &Result<Map<String, Value>, Failure>) -> Vec<u8> {
+pub fn render(result: &Result<Data, Failure>) -> Vec<u8> {
     match result {
         Ok(data) => success(data.clone()),
         Err(f) => failure(f),

@@ -362,7 +362,7 @@ fn departure_unit(before: Option<&LoadedDeparture>, after: &Departure, source: &
         }
         _ => writes.push(Write::Put { item: records::new_seats_item(after), condition: Condition::Absent }),
     }
-    let changes = diff(before.map(|b| &b.departure), after);
+    let changes = diff(before.map(|b| &*b.departure), after);
     let record = ChangeRecord {
         schedule_id: after.schedule_id.clone(),
         line_id: after.line.id.clone(),
@@ -562,7 +562,7 @@ async fn apply_once(
         let m = months.entry(entry.line.id.as_str()).or_default();
         m.insert(month_of(desired.from_date));
         m.insert(month_of(desired.seats_date));
-        if loaded.as_ref().is_some_and(|l| l.departure == desired && l.has_counter) {
+        if loaded.as_ref().is_some_and(|l| *l.departure == desired && l.has_counter) {
             unchanged += 1;
             continue;
         }
@@ -577,7 +577,7 @@ async fn apply_once(
     let mut cities_written = 0;
     for city in &file.cities {
         match snap.cities.iter().find(|(c, _)| c.code == city.code) {
-            Some((c, _)) if c == city => {}
+            Some((c, _)) if **c == *city => {}
             Some((_, v)) => cat_writes.push(Write::Put { item: records::city_item(city, v + 1), condition: Condition::Version(*v) }),
             None => cat_writes.push(Write::Put { item: records::city_item(city, 1), condition: Condition::Absent }),
         }
@@ -591,7 +591,7 @@ async fn apply_once(
         }
         let record = LineRecord { line: entry.line.clone(), months: m };
         match stored {
-            Some((l, _)) if *l == record => {}
+            Some((l, _)) if **l == record => {}
             Some((_, v)) => cat_writes.push(Write::Put { item: records::line_item(&record, v + 1), condition: Condition::Version(*v) }),
             None => cat_writes.push(Write::Put { item: records::line_item(&record, 1), condition: Condition::Absent }),
         }
@@ -711,7 +711,7 @@ async fn set_stop(
     loop {
         attempt += 1;
         let loaded = load_departure_record(store, schedule_id).await?.ok_or(StopError::UnknownSchedule)?;
-        let mut after = loaded.departure.clone();
+        let mut after = Departure::clone(&loaded.departure);
         after.stop = match (reason, &loaded.departure.stop) {
             (Some(_), Some(_)) | (None, None) => return Ok(StopOutcome::Unchanged),
             (Some(r), None) => Some(Stop { at: now, reason: r.to_string() }),

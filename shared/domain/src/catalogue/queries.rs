@@ -3,6 +3,7 @@
 //! partition or index partition; the number of round trips of each is documented on it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 
@@ -97,7 +98,8 @@ pub struct LinesQuery {
 /// One element of `lineSchedule[]` (§3.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedDeparture {
-    pub departure: Departure,
+    /// Shared with this process's other readers of the unchanged record.
+    pub departure: Arc<Departure>,
     /// Seats left from the counter (informational; the seat query is authoritative).
     pub left_ticket_cnt: i64,
 }
@@ -122,7 +124,7 @@ pub async fn list_departures(store: &dyn Store, q: &LinesQuery, now: DateTime<Ut
     }
     let today = now.with_timezone(&gmt8()).date_naive();
 
-    let mut deps: Vec<Departure> = Vec::new();
+    let mut deps: Vec<Arc<Departure>> = Vec::new();
     let mut counters: HashMap<String, i64> = HashMap::new();
     for (rec, _) in &snap.lines {
         let line = &rec.line;
@@ -180,13 +182,13 @@ async fn read_partition(
     store: &dyn Store,
     index_pk: &str,
     prefix: &str,
-    deps: &mut Vec<Departure>,
+    deps: &mut Vec<Arc<Departure>>,
     counters: &mut HashMap<String, i64>,
 ) -> Result<(), StoreError> {
     for item in store.query_index(index_pk, prefix).await? {
         let Some(sid) = item.key.pk.strip_prefix("DEP#") else { continue };
         match item.key.sk.as_str() {
-            DEPARTURE_SK => deps.push(item.decode()?),
+            DEPARTURE_SK => deps.push(records::DECODED.departures.decode(&item)?),
             SEATS_SK => {
                 counters.insert(sid.to_string(), item.count.unwrap_or(0));
             }

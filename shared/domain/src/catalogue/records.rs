@@ -2,11 +2,12 @@
 //! [`crate::catalogue`]) and how its records are encoded.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Item, Key, Store, StoreError};
+use crate::store::{Decoded, Item, Key, Store, StoreError};
 
 use super::model::{City, Departure, Line};
 
@@ -125,32 +126,45 @@ pub fn city_item(city: &City, version: u64) -> Item {
     Item::new(city_key(&city.code), serde_json::to_string(city).expect("city serialises")).with_version(version)
 }
 
-/// The catalogue partition, decoded.
+/// The catalogue partition, decoded (shared with this process's other readers: see
+/// [`DECODED`]).
 #[derive(Debug, Clone, Default)]
 pub struct CatalogueSnapshot {
     /// Cities with their record versions, by code order.
-    pub cities: Vec<(City, u64)>,
+    pub cities: Vec<(Arc<City>, u64)>,
     /// Lines with their record versions, by id order.
-    pub lines: Vec<(LineRecord, u64)>,
+    pub lines: Vec<(Arc<LineRecord>, u64)>,
 }
 
 impl CatalogueSnapshot {
     pub fn city(&self, code: &str) -> Option<&City> {
-        self.cities.iter().map(|(c, _)| c).find(|c| c.code == code)
+        self.cities.iter().map(|(c, _)| &**c).find(|c| c.code == code)
     }
     pub fn line(&self, id: &str) -> Option<&LineRecord> {
-        self.lines.iter().map(|(l, _)| l).find(|l| l.line.id == id)
+        self.lines.iter().map(|(l, _)| &**l).find(|l| l.line.id == id)
     }
 }
+
+/// The catalogue records this process decoded, by record and exact body: a catalogue read
+/// decodes only what changed since (a pure memo of `Item::decode`, so one per process is safe
+/// whatever store it reads).
+pub struct DecodedCatalogue {
+    pub cities: Decoded<City>,
+    pub lines: Decoded<LineRecord>,
+    pub departures: Decoded<Departure>,
+}
+
+pub static DECODED: std::sync::LazyLock<DecodedCatalogue> =
+    std::sync::LazyLock::new(|| DecodedCatalogue { cities: Decoded::new(4_096), lines: Decoded::new(4_096), departures: Decoded::new(20_000) });
 
 /// Reads every city and line: one query on [`CATALOGUE_PK`].
 pub async fn load_catalogue(store: &dyn Store) -> Result<CatalogueSnapshot, StoreError> {
     let mut snap = CatalogueSnapshot::default();
     for item in store.query(CATALOGUE_PK, "").await? {
         if item.key.sk.starts_with(CITY_SK_PREFIX) {
-            snap.cities.push((item.decode()?, item.version));
+            snap.cities.push((DECODED.cities.decode(&item)?, item.version));
         } else if item.key.sk.starts_with(LINE_SK_PREFIX) {
-            snap.lines.push((item.decode()?, item.version));
+            snap.lines.push((DECODED.lines.decode(&item)?, item.version));
         }
     }
     Ok(snap)
@@ -159,7 +173,7 @@ pub async fn load_catalogue(store: &dyn Store) -> Result<CatalogueSnapshot, Stor
 /// A departure as read, with what a conditional write needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedDeparture {
-    pub departure: Departure,
+    pub departure: Arc<Departure>,
     /// Version of the departure record (for `Condition::Version` / `Write::Check`).
     pub version: u64,
     /// Seats left (the counter's count; 0 if the counter is missing).
@@ -176,7 +190,7 @@ pub async fn load_departure_record(store: &dyn Store, schedule_id: &str) -> Resu
     let mut counter = None;
     for item in &items {
         match item.key.sk.as_str() {
-            DEPARTURE_SK => dep = Some((item.decode::<Departure>()?, item.version)),
+            DEPARTURE_SK => dep = Some((DECODED.departures.decode(item)?, item.version)),
             SEATS_SK => counter = Some(item.count.unwrap_or(0)),
             _ => {}
         }
@@ -244,7 +258,7 @@ pub async fn load_departure_cached(
 
 /// Reads a departure and its seats left with exactly one store call (see
 /// [`load_departure_record`] for the version too). `None` = unknown `scheduleId`.
-pub async fn load_departure(store: &dyn Store, schedule_id: &str) -> Result<Option<(Departure, i64)>, StoreError> {
+pub async fn load_departure(store: &dyn Store, schedule_id: &str) -> Result<Option<(Arc<Departure>, i64)>, StoreError> {
     Ok(load_departure_record(store, schedule_id).await?.map(|l| (l.departure, l.seats_left)))
 }
 

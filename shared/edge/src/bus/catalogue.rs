@@ -3,16 +3,22 @@
 
 use busgate_domain::catalogue::{self, Departure};
 use busgate_domain::gmt8;
-use busgate_wire::fliggy::{Failure, RetCode};
+use busgate_wire::fliggy::{Data, Failure, RetCode};
 use busgate_wire::json::{FieldError, Fields};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 
 use super::{store_failure, Answer};
 use crate::app::App;
 
-fn data(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
+fn fields(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn data(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Data {
+    Data::Fields(fields(pairs))
 }
 
 /// §3.1 departure cities.
@@ -61,8 +67,58 @@ fn json_of<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("catalogue values serialise")
 }
 
+/// A departure's `lineSchedule[]` element but its live `leftTicketCnt`: a pure function of the
+/// departure, so rendered once per decoded record (the domain hands out one shared value per
+/// unchanged record) instead of on every request.
+fn departure_object(dep: &Departure) -> Map<String, Value> {
+    let line = &dep.line;
+    let mut o = fields([
+        ("scheduleId", json!(dep.schedule_id)),
+        ("line", line_object(dep)),
+        ("preSellDay", json!(line.pre_sell_day)),
+        ("presellTime", json!(line.presell_time)),
+        ("stations", json_of(&line.stations)),
+        ("segmentPrices", json_of(&line.segment_prices)),
+        ("isOrderRefund", json!(line.is_order_refund)),
+        ("refundRules", json_of(&line.refund_rules)),
+    ]);
+    if !line.transfer_points.is_empty() {
+        o.insert("transferPoints".into(), json_of(&line.transfer_points));
+    }
+    if let Some(b) = line.back_days {
+        o.insert("backDays".into(), json!(b));
+    }
+    o
+}
+
+type Rendered = HashMap<String, (Arc<Departure>, Arc<str>)>;
+
+/// Rendered departures by `scheduleId`, each with the decoded record it was rendered from.
+static RENDERED: LazyLock<RwLock<Rendered>> = LazyLock::new(Default::default);
+const RENDERED_MAX: usize = 20_000;
+
+/// The departure's element as JSON text without its closing brace (the live
+/// `leftTicketCnt` goes there).
+fn rendered(dep: &Arc<Departure>) -> Arc<str> {
+    if let Some((from, text)) = RENDERED.read().unwrap_or_else(|e| e.into_inner()).get(&dep.schedule_id) {
+        if Arc::ptr_eq(from, dep) {
+            return text.clone();
+        }
+    }
+    let mut text = Value::Object(departure_object(dep)).to_string();
+    text.pop(); // the closing brace
+    let text: Arc<str> = text.into();
+    let mut cache = RENDERED.write().unwrap_or_else(|e| e.into_inner());
+    if cache.len() >= RENDERED_MAX {
+        cache.clear();
+    }
+    cache.insert(dep.schedule_id.clone(), (dep.clone(), text.clone()));
+    text
+}
+
 /// §3.3 lines and departures.
 pub async fn lines(app: &App, f: Fields<'_>) -> Answer {
+    use std::fmt::Write;
     let q = catalogue::LinesQuery {
         from_city: f.req_str("fromCity")?,
         to_city: f.opt_str("toCity")?,
@@ -70,32 +126,17 @@ pub async fn lines(app: &App, f: Fields<'_>) -> Answer {
         line_id: f.opt_id("lineId")?,
     };
     let listed = catalogue::list_departures(app.store.as_ref(), &q, app.clock.now()).await.map_err(store_failure)?;
-    let list: Vec<Value> = listed
-        .into_iter()
-        .map(|l| {
-            let dep = &l.departure;
-            let line = &dep.line;
-            let mut o = json!({
-                "scheduleId": dep.schedule_id,
-                "line": line_object(dep),
-                "preSellDay": line.pre_sell_day,
-                "presellTime": line.presell_time,
-                "leftTicketCnt": l.left_ticket_cnt.max(0),
-                "stations": json_of(&line.stations),
-                "segmentPrices": json_of(&line.segment_prices),
-                "isOrderRefund": line.is_order_refund,
-                "refundRules": json_of(&line.refund_rules),
-            });
-            if !line.transfer_points.is_empty() {
-                o["transferPoints"] = json_of(&line.transfer_points);
-            }
-            if let Some(b) = line.back_days {
-                o["backDays"] = json!(b);
-            }
-            o
-        })
-        .collect();
-    Ok(data([("lineSchedule", Value::Array(list))]))
+    let mut out = String::with_capacity(64 + listed.len() * 1024);
+    out.push_str(r#"{"lineSchedule":["#);
+    for (i, l) in listed.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&rendered(&l.departure));
+        let _ = write!(out, r#","leftTicketCnt":{}}}"#, l.left_ticket_cnt.max(0));
+    }
+    out.push_str("]}");
+    Ok(Data::Rendered(out))
 }
 
 /// §3.4 seats and price (live).

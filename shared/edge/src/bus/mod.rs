@@ -2,9 +2,8 @@
 //! data of a success or a [`Failure`]; the pipeline does everything around it.
 
 use busgate_domain::store::StoreError;
-use busgate_wire::fliggy::{Failure, RetCode};
+use busgate_wire::fliggy::{Data, Failure, RetCode};
 use busgate_wire::json::Fields;
-use serde_json::{Map, Value};
 
 use crate::app::App;
 use crate::config::{Config, Requirement};
@@ -14,7 +13,7 @@ mod catalogue;
 mod orders;
 mod refunds;
 
-pub type Answer = Result<Map<String, Value>, Failure>;
+pub type Answer = Result<Data, Failure>;
 
 /// A handler's answer, boxed so that one interface can be named as a type.
 pub type BusFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send + 'a>>;

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use busgate_domain::orders::{self, CertType, CreateRequest, CustomAddress, OrderError, PassengerInput, PassengerType, Reply, Settings};
-use busgate_wire::fliggy::{Failure, RetCode};
+use busgate_wire::fliggy::{Data, Failure, RetCode};
 use busgate_wire::json::{FieldError, Fields};
+use serde_json::{Map, Value};
 
 use super::Answer;
 use crate::app::App;
@@ -46,8 +47,8 @@ pub(crate) fn failure(e: OrderError) -> Failure {
     }
 }
 
-/// Hands the reply's callbacks to the queue (whatever the answer), then answers.
-pub(crate) async fn finish(app: &App, reply: Reply) -> Answer {
+/// Hands the reply's callbacks to the queue (whatever the answer), then gives its data.
+pub(crate) async fn finish(app: &App, reply: Reply) -> Result<Map<String, Value>, Failure> {
     if !reply.callback_ids.is_empty() {
         app.dispatch(&reply.callback_ids).await;
     }
@@ -167,7 +168,7 @@ pub async fn create(app: &App, f: Fields<'_>) -> Answer {
     // Seats locked by a successful answer (a retried create, rare since Fliggy stops retrying
     // on success, counts again).
     crate::metrics::seats_sold(req.ticket_count as u64);
-    Ok(data)
+    Ok(data.into())
 }
 
 /// `alitripOrderId` (required) and `agentOrderId` (optional) of every order lookup (§2.5).
@@ -179,7 +180,7 @@ pub(crate) fn order_ids(f: &Fields<'_>) -> Result<(String, Option<String>), Fail
 pub async fn query(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::query(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await
+    finish(app, reply).await.map(Data::from)
 }
 
 /// §3.7 confirm = issue tickets.
@@ -192,12 +193,12 @@ pub async fn confirm(app: &App, f: Fields<'_>) -> Answer {
         // The automatic issue job; a lost job is covered by the deadline (出票超时).
         app.queue_issue(&id).await;
     }
-    answer
+    answer.map(Data::from)
 }
 
 /// §3.11 close an unpaid order.
 pub async fn close(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::close(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await
+    finish(app, reply).await.map(Data::from)
 }

@@ -1,7 +1,7 @@
 //! Refund interfaces: fee (§3.8) and apply (§3.9).
 
 use busgate_domain::orders::{self, RefundApplyRequest, RefundEntry};
-use busgate_wire::fliggy::Failure;
+use busgate_wire::fliggy::{Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
 
 use super::orders::{cert_type, finish, order_ids, settings};
@@ -41,7 +41,7 @@ pub fn parse_apply(f: &Fields<'_>) -> Result<RefundApplyRequest, Failure> {
 pub async fn fee(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::fee(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await
+    finish(app, reply).await.map(Data::from)
 }
 
 /// §3.9 refund request.
@@ -57,5 +57,5 @@ pub async fn apply(app: &App, f: Fields<'_>) -> Answer {
             app.queue_refund(id).await;
         }
     }
-    answer
+    answer.map(Data::from)
 }
