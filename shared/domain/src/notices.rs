@@ -15,7 +15,8 @@
 //! * [`NoticeError::status`] / [`NoticeError::code`] / [`respond`]: the one renderer.
 //! * [`Tokens`]: `BUSGATE_FENBEITONG_TOKENS`, constant-time lookup.
 //! * [`intake`], [`list`], [`show`], [`decide`]: the service over the [`crate::store::Store`].
-//! * [`sign`], [`sign_request`], [`decision_data`], [`decision_path`]: the outbound call (§2.5).
+//! * [`decision_data`], [`decision_path`]: the outbound call (§2.5); its signature is
+//!   `busgate_signing::fenbeitong`'s.
 
 mod error;
 mod json;
@@ -28,7 +29,7 @@ mod validate;
 pub use error::{check_content_type, check_size, respond, IntakeOutcome, NoticeError, Response, MAX_BODY_BYTES, RESPONSE_CONTENT_TYPE};
 pub use json::MAX_DEPTH;
 pub use model::{Apply, ApplyType, Category, CostAttribution, Notice, Order, OrderDetails, OrderType, Proposer, User};
-pub use outbound::{decision_data, decision_path, encode_form, sign, sign_request, SignedRequest, APPROVE_PATH, REFUND_CHANGE_CATEGORY, REJECT_PATH};
+pub use outbound::{decision_data, decision_path, APPROVE_PATH, REFUND_CHANGE_CATEGORY, REJECT_PATH};
 pub use service::{
     decide, intake, intake_with, list, notice_key, notice_pk, raw_key, show, DecideError, Decision, FnOrderLookup, NoOrderLookup, NoticeRecord,
     NoticeStatus, NoticeView, OrderLink, OrderLookup, MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, NOTICES_INDEX_PK,

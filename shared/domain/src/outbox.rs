@@ -135,9 +135,127 @@ pub fn new_callback_id(now: DateTime<Utc>) -> String {
     format!("CB{}{:016X}", now.format("%Y%m%d%H%M%S"), n)
 }
 
+/// What one delivery attempt came to, as the partner's client classified the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted: never send it again.
+    Delivered,
+    /// A transient failure: try again, not before `wait_secs` if the platform said so.
+    Retry { reason: String, wait_secs: Option<u32> },
+    /// Refused for good: to the dead-letter queue with the reason (and the raw answer).
+    Permanent { reason: String },
+}
+
+/// What to do with the queue message after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Delete it (delivered, or nothing left to do).
+    Done,
+    /// Make it visible again after this many seconds.
+    RetryAfter(u32),
+    /// Move it to the dead-letter queue with this reason.
+    Dead(String),
+}
+
+/// How often and how patiently a callback is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before a transient failure makes the callback dead.
+    pub max_attempts: u32,
+    /// First backoff, doubled per attempt (see [`backoff_secs`]).
+    pub backoff_base_secs: u32,
+}
+
+/// Longest wait a platform's own "retry after" may impose (TOP bans, qimen-top.md).
+pub const MAX_RETRY_WAIT_SECS: u32 = 900;
+
+/// Backoff after `attempts` failed attempts: `base` (10 s) doubling, capped at 10 min (§4.1).
+pub fn backoff_secs(base: u32, attempts: u32) -> u32 {
+    let exp = attempts.saturating_sub(1).min(10);
+    base.saturating_mul(1 << exp).min(600)
+}
+
+impl Callback {
+    /// The callback's state machine: one attempt's outcome recorded (pending → delivered;
+    /// pending → pending with a backoff while attempts remain; pending → dead), and what the
+    /// queue should do with its message.
+    pub fn record_attempt(&mut self, outcome: Outcome, now: DateTime<Utc>, policy: RetryPolicy) -> Disposition {
+        self.attempts += 1;
+        match outcome {
+            Outcome::Delivered => {
+                self.status = CallbackStatus::Delivered;
+                self.delivered_at = Some(now);
+                self.last_error = None;
+                Disposition::Done
+            }
+            Outcome::Retry { reason, wait_secs } if self.attempts < policy.max_attempts => {
+                let wait = wait_secs.unwrap_or(0).max(backoff_secs(policy.backoff_base_secs, self.attempts)).min(MAX_RETRY_WAIT_SECS);
+                self.due_at = Some(now + chrono::Duration::seconds(i64::from(wait)));
+                self.last_error = Some(reason);
+                Disposition::RetryAfter(wait)
+            }
+            Outcome::Retry { reason, .. } => {
+                let reason = format!("gave up after {} attempts: {reason}", self.attempts);
+                self.status = CallbackStatus::Dead;
+                self.last_error = Some(reason.clone());
+                Disposition::Dead(reason)
+            }
+            Outcome::Permanent { reason } => {
+                self.status = CallbackStatus::Dead;
+                self.last_error = Some(reason.clone());
+                Disposition::Dead(reason)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::QueueMessage;
+    use super::*;
+
+    fn pending() -> Callback {
+        let now = DateTime::parse_from_rfc3339("2026-12-02T10:00:00+08:00").unwrap().with_timezone(&Utc);
+        Callback::new("CB1", Destination::Top { method: "taobao.bus.item.notify".into(), params: Vec::new() }, "test", now)
+    }
+
+    const POLICY: RetryPolicy = RetryPolicy { max_attempts: 3, backoff_base_secs: 10 };
+
+    #[test]
+    fn backoff_doubles_from_ten_seconds_and_caps_at_ten_minutes() {
+        let waits: Vec<u32> = (1..=9).map(|a| backoff_secs(10, a)).collect();
+        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
+        assert_eq!(backoff_secs(10, 40), 600);
+        assert_eq!(backoff_secs(0, 5), 0);
+    }
+
+    #[test]
+    fn a_transient_failure_backs_off_until_the_last_attempt_makes_the_callback_dead() {
+        let mut cb = pending();
+        let at = cb.created_at;
+        let retry = || Outcome::Retry { reason: "HTTP 502".into(), wait_secs: None };
+        assert_eq!(cb.record_attempt(retry(), at, POLICY), Disposition::RetryAfter(10));
+        assert_eq!((cb.status, cb.due_at), (CallbackStatus::Pending, Some(at + chrono::Duration::seconds(10))));
+        assert_eq!(cb.record_attempt(retry(), at, POLICY), Disposition::RetryAfter(20));
+        assert_eq!(cb.record_attempt(retry(), at, POLICY), Disposition::Dead("gave up after 3 attempts: HTTP 502".into()));
+        assert_eq!((cb.status, cb.attempts), (CallbackStatus::Dead, 3));
+    }
+
+    #[test]
+    fn a_platform_wait_is_honoured_up_to_its_cap_and_delivery_clears_the_error() {
+        let mut cb = pending();
+        let at = cb.created_at;
+        assert_eq!(cb.record_attempt(Outcome::Retry { reason: "ban".into(), wait_secs: Some(5000) }, at, POLICY), Disposition::RetryAfter(900));
+        assert_eq!(cb.record_attempt(Outcome::Delivered, at, POLICY), Disposition::Done);
+        assert_eq!((cb.status, cb.delivered_at, cb.last_error), (CallbackStatus::Delivered, Some(at), None));
+    }
+
+    #[test]
+    fn a_permanent_refusal_is_dead_at_once_with_its_reason() {
+        let mut cb = pending();
+        let d = cb.record_attempt(Outcome::Permanent { reason: "isv.invalid".into() }, cb.created_at, POLICY);
+        assert_eq!(d, Disposition::Dead("isv.invalid".into()));
+        assert_eq!((cb.status, cb.attempts, cb.last_error.as_deref()), (CallbackStatus::Dead, 1, Some("isv.invalid")));
+    }
 
     #[test]
     fn queue_messages_keep_their_json_and_are_told_apart_by_their_field() {

@@ -1,4 +1,4 @@
-//! Tokens, the operator's list/show/decide over the store, and the signed outbound call.
+//! Tokens, the operator's list/show/decide over the store, and the decision sent back.
 
 use std::sync::Arc;
 
@@ -63,27 +63,7 @@ fn tokens_configuration_errors_never_show_a_token() {
     assert!(Tokens::parse("").unwrap().company_for("").is_none());
 }
 
-// ---- outbound signature (§2.5) ----
-
-#[test]
-fn sign_matches_independent_vectors() {
-    // partners.md §2.5 vectors
-    let key = "e376f7f93020af4958c51de227d63368";
-    assert_eq!(sign("151550234600", r#"{"type":"6"}"#, key), "7fab5c3367286ca9aa935ff774617999");
-    assert_eq!(sign("1635820323000", r#"{"apply_id":"567687687987899","third_id":"T-1"}"#, key), "e58c949db4f6deb95268424cac48eb26");
-    // computed with: python3 -c 'import hashlib; print(hashlib.md5(("timestamp=1700000000123&data="
-    //   + DATA + "&sign_key=k3y-测试").encode("utf-8")).hexdigest())'
-    let data = decision_data(FLIGHT_ID, FLIGHT_ID, false, "行程未变更");
-    assert_eq!(data, r#"{"apply_id":"567687687987899","category":"9","comment":"行程未变更","third_id":"567687687987899"}"#);
-    let req = sign_request(&data, 1_700_000_000_123, "k3y-测试");
-    assert_eq!(req.timestamp, "1700000000123");
-    assert_eq!(req.sign, "8c0f1384a3a3b21ae5295976024cc69a");
-    assert_eq!(req.data, data);
-    assert_eq!(
-        req.form_body("tok en"),
-        "access_token=tok+en&timestamp=1700000000123&sign=8c0f1384a3a3b21ae5295976024cc69a&data=%7B%22apply_id%22%3A%22567687687987899%22%2C%22category%22%3A%229%22%2C%22comment%22%3A%22%E8%A1%8C%E7%A8%8B%E6%9C%AA%E5%8F%98%E6%9B%B4%22%2C%22third_id%22%3A%22567687687987899%22%7D"
-    );
-}
+// ---- outbound decision (§2.5; its signature: busgate-signing's tests/fenbeitong.rs) ----
 
 #[test]
 fn decision_data_and_route() {
@@ -93,6 +73,9 @@ fn decision_data_and_route() {
     let reject = decision_data("1", "1", false, "no \"way\"");
     assert_eq!(reject, r#"{"apply_id":"1","category":"9","comment":"no \"way\"","third_id":"1"}"#);
     assert_eq!(decision_path(&reject), REJECT_PATH);
+    // The bytes busgate-signing's tests sign (tests/fenbeitong.rs).
+    let data = decision_data(FLIGHT_ID, FLIGHT_ID, false, "行程未变更");
+    assert_eq!(data, r#"{"apply_id":"567687687987899","category":"9","comment":"行程未变更","third_id":"567687687987899"}"#);
 }
 
 // ---- list / show / decide ----

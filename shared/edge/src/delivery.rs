@@ -2,31 +2,15 @@
 //! is the truth: a delivered one is never sent again, a dead one waits for `busgate outbox
 //! replay`; the queue only says "look at this callback now".
 
-use busgate_domain::outbox::{Callback, CallbackStatus, Destination, QueueMessage};
+pub use busgate_domain::outbox::{backoff_secs, Disposition};
+use busgate_domain::outbox::{Callback, CallbackStatus, Destination, Outcome, QueueMessage, RetryPolicy};
 use busgate_domain::queue::{Lane, Message};
 use busgate_domain::store::{Condition, StoreError, Write};
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::metrics;
-use crate::top::{self, Outcome};
-
-/// What to do with the queue message after an attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Disposition {
-    /// Delete it (delivered, or nothing left to do).
-    Done,
-    /// Make it visible again after this many seconds.
-    RetryAfter(u32),
-    /// Move it to the dead-letter queue with this reason.
-    Dead(String),
-}
-
-/// Backoff after `attempts` failed attempts: `base` (10 s) doubling, capped at 10 min (§4.1).
-pub fn backoff_secs(base: u32, attempts: u32) -> u32 {
-    let exp = attempts.saturating_sub(1).min(10);
-    base.saturating_mul(1 << exp).min(600)
-}
+use crate::top;
 
 /// Sends a callback's request to its partner; returns the outcome and the raw answer.
 async fn send(app: &App, http: &reqwest::Client, cb: &Callback, now: DateTime<Utc>) -> (Outcome, Option<String>) {
@@ -104,37 +88,17 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
     }
     let now = app.clock.now();
     let (outcome, answer) = send(app, http, &cb, now).await;
-    cb.attempts += 1;
+    let policy = RetryPolicy { max_attempts: app.config.callback_max_attempts, backoff_base_secs: app.config.callback_backoff_base_secs };
+    let disposition = cb.record_attempt(outcome, now, policy);
     let age = (now - cb.created_at).num_milliseconds() as f64 / 1000.0;
-    let disposition = match outcome {
-        Outcome::Delivered => {
-            cb.status = CallbackStatus::Delivered;
-            cb.delivered_at = Some(now);
-            cb.last_error = None;
-            metrics::callback("delivered", age);
-            Disposition::Done
-        }
-        Outcome::Retry { reason, wait_secs } if cb.attempts < app.config.callback_max_attempts => {
-            let wait = wait_secs.unwrap_or(0).max(backoff_secs(app.config.callback_backoff_base_secs, cb.attempts)).min(900);
-            cb.due_at = Some(now + chrono::Duration::seconds(wait as i64));
-            cb.last_error = Some(reason);
-            metrics::callback("retry", age);
-            Disposition::RetryAfter(wait)
-        }
-        Outcome::Retry { reason, .. } => {
-            cb.status = CallbackStatus::Dead;
-            let reason = format!("gave up after {} attempts: {reason}", cb.attempts);
-            cb.last_error = Some(reason.clone());
-            metrics::callback("dead", age);
-            Disposition::Dead(reason)
-        }
-        Outcome::Permanent { reason } => {
-            cb.status = CallbackStatus::Dead;
-            cb.last_error = Some(reason.clone());
-            metrics::callback("dead", age);
-            Disposition::Dead(reason)
-        }
-    };
+    metrics::callback(
+        match disposition {
+            Disposition::Done => "delivered",
+            Disposition::RetryAfter(_) => "retry",
+            Disposition::Dead(_) => "dead",
+        },
+        age,
+    );
     tracing::info!(callback = %cb.id, subject = %cb.subject, attempts = cb.attempts, ?disposition, "callback attempt");
     if !matches!(disposition, Disposition::RetryAfter(_)) {
         crate::partners::after_final_outcome(app, &cb, &disposition, answer.as_deref(), now).await;
@@ -285,17 +249,4 @@ pub async fn replay(app: &App, ids: &[String]) -> Result<Vec<String>, StoreError
         replayed.push(cb.id);
     }
     Ok(replayed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::backoff_secs;
-
-    #[test]
-    fn backoff_doubles_from_ten_seconds_and_caps_at_ten_minutes() {
-        let waits: Vec<u32> = (1..=9).map(|a| backoff_secs(10, a)).collect();
-        assert_eq!(waits, [10, 20, 40, 80, 160, 320, 600, 600, 600]);
-        assert_eq!(backoff_secs(10, 40), 600);
-        assert_eq!(backoff_secs(0, 5), 0);
-    }
 }

@@ -117,7 +117,7 @@ pub async fn send_fenbeitong(
     if cfg.url.is_empty() {
         return Outcome::Retry { reason: "BUSGATE_FENBEITONG_URL is not set".into(), wait_secs: None };
     }
-    let signed = notices::sign_request(data, now.timestamp_millis(), cfg.sign_key.expose());
+    let signed = busgate_signing::fenbeitong::sign_request(data, now.timestamp_millis(), cfg.sign_key.expose());
     let url = format!("{}{}", cfg.url.trim_end_matches('/'), notices::decision_path(data));
     let sent = http
         .post(url)

@@ -10,16 +10,7 @@ use serde_json::Value;
 
 use crate::config::TopConfig;
 
-/// What one attempt came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Accepted: never send it again.
-    Delivered,
-    /// A transient failure: try again, not before `wait_secs` if the platform said so.
-    Retry { reason: String, wait_secs: Option<u32> },
-    /// Refused for good: to the dead-letter queue with the reason (and the raw answer).
-    Permanent { reason: String },
-}
+pub use busgate_domain::outbox::Outcome;
 
 /// Builds the signed request: (query string, form body). The business values are sent as
 /// they are; blank ones are dropped, exactly as the SDK does (and as the signature skips them).

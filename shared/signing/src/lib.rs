@@ -5,6 +5,8 @@
 //! * [`spi_sign`] / [`verify_spi`]: verification of inbound Qimen SPI calls
 //!   (`SpiUtils.checkSign`), computed over the raw query and body bytes before any parsing.
 //! * [`check_timestamp`]: the staleness check of `SpiUtils.checkTimestamp` (GMT+8).
+//! * [`fenbeitong`]: the signed form of Fenbeitong's open API calls (partners.md §2.5), for
+//!   the operator's decisions on refund/rebook notices.
 //!
 //! The rules and vectors are in `qimen-top.md` (§1.4, §2.2, §2.3, §5); the tests run every
 //! published vector and the 200 cases computed by the official SDK.
@@ -83,12 +85,18 @@ fn java_split(s: &str, sep: char) -> Vec<&str> {
     parts
 }
 
+pub mod fenbeitong;
+
 fn hex_upper(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         let _ = write!(out, "{b:02X}");
     }
     out
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    hex_upper(bytes).to_ascii_lowercase()
 }
 
 /// Signs a TOP request: every parameter except `sign`, blank names and values skipped (for a
