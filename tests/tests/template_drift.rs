@@ -163,3 +163,20 @@ fn each_function_links_only_what_its_interface_uses() {
     let relation = symbols("relation");
     assert!(relation.contains("busgate_domain::cases::") && !relation.contains("busgate_domain::orders::create"));
 }
+
+#[test]
+fn only_the_worker_links_an_https_client_for_partners_and_no_function_builds_an_env_filter() {
+    // Secrets come over plain HTTP from the extension (hyper, which the runtime links anyway);
+    // the log level is a level filter, not tracing-subscriber's regex-based EnvFilter.
+    let functions = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions")).unwrap();
+    let mut checked = 0;
+    for entry in functions {
+        let function = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let syms = symbols(&function);
+        assert!(!syms.contains("regex_automata::"), "{function} links regex-automata");
+        assert!(!syms.contains("tracing_subscriber::filter::env::"), "{function} links EnvFilter");
+        assert_eq!(syms.contains("reqwest::"), function == "outbox-worker", "{function}: reqwest linked iff it calls partners");
+        checked += 1;
+    }
+    assert_eq!(checked, 16, "every function crate checked");
+}
