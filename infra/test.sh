@@ -14,7 +14,8 @@
 #              cargo nextest run --workspace --no-fail-fast   (or cargo test --workspace --no-fail-fast)
 #   hours      the end-to-end tests again at 09:20 and 23:55 GMT+8 (infra/at-hour.sh, libfaketime;
 #              installs Debian's faketime when missing): no outcome may depend on the hour
-#   style      cargo fmt --all --check (rustfmt.toml), cargo clippy --workspace --all-targets -D warnings
+#   style      cargo fmt --all --check (rustfmt.toml), cargo clippy --workspace --all-targets -D warnings,
+#              cargo machete: no unused dependency (cargo-machete installed when missing)
 #   lint       cfn-lint template.yaml (pip, in infra/.cache/venv), template.yaml == infra/gen_template.py
 #              output, and every functions/<name> crate has a function in the template (and back)
 #   package    only with --package: cargo lambda build --release --arm64 for every functions/<name>,
@@ -168,6 +169,10 @@ phase_style() {
     fi
     cargo fmt --all --check >&2 || { echo "cargo fmt --all: the code is not formatted" >&2; rc=1; }
     cargo clippy --workspace --all-targets -- -D warnings || rc=1
+    if ! cargo machete --version >/dev/null 2>&1; then
+        cargo install --locked "cargo-machete@${BUSGATE_MACHETE_VERSION:-0.9.2}" >&2 || return 1
+    fi
+    cargo machete >&2 || { echo "cargo machete: unused dependencies (remove them, or list a false positive under [package.metadata.cargo-machete])" >&2; rc=1; }
     return "$rc"
 }
 
