@@ -17,21 +17,45 @@ use busgate_domain::store::memory::{apply_writes, sort_by_index};
 use busgate_domain::store::{IndexKey, Item, Key, Store, StoreError, Write};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// Records by (pk, sk).
 const RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("records");
 /// Index entries: (index pk, index sk, pk, sk) → nothing.
 const INDEX: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi1");
 
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    body: String,
+/// A record as stored: JSON with the record's fields. A body that is a JSON object or array is
+/// kept as raw JSON (reading it back is a scan, not an unescape); any other body, and every
+/// body written before, is a JSON string. Both read back to the same text.
+#[derive(Serialize)]
+struct StoredOut<'a> {
+    body: Body<'a>,
     version: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<&'a IndexKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    Raw(&'a RawValue),
+    Text(&'a str),
+}
+
+#[derive(Deserialize)]
+struct StoredIn<'a> {
+    #[serde(borrow)]
+    body: &'a RawValue,
+    version: u64,
+    #[serde(default)]
+    count: Option<i64>,
+    #[serde(default)]
     index: Option<IndexKey>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     expires_at: Option<i64>,
 }
 
@@ -40,19 +64,23 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 }
 
 fn encode(item: &Item) -> Vec<u8> {
-    serde_json::to_vec(&Stored {
-        body: item.body.clone(),
-        version: item.version,
-        count: item.count,
-        index: item.index.clone(),
-        expires_at: item.expires_at,
-    })
-    .expect("record serialises")
+    let text = item.body.as_str();
+    // Raw only when it is exactly one JSON object or array (so a quoted value always means text).
+    let raw = (text.starts_with('{') || text.starts_with('['))
+        .then(|| serde_json::from_str::<&RawValue>(text).ok())
+        .flatten()
+        .filter(|r| r.get().len() == text.len());
+    let body = raw.map(Body::Raw).unwrap_or(Body::Text(text));
+    serde_json::to_vec(&StoredOut { body, version: item.version, count: item.count, index: item.index.as_ref(), expires_at: item.expires_at })
+        .expect("record serialises")
 }
 
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
-    let s: Stored = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk)))?;
-    Ok(Item { key, body: s.body, version: s.version, count: s.count, index: s.index, expires_at: s.expires_at })
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk));
+    let s: StoredIn<'_> = serde_json::from_slice(bytes).map_err(corrupt)?;
+    let raw = s.body.get();
+    let body = if raw.starts_with('"') { serde_json::from_str::<String>(raw).map_err(corrupt)? } else { raw.to_string() };
+    Ok(Item { key, body, version: s.version, count: s.count, index: s.index, expires_at: s.expires_at })
 }
 
 /// A redb file holding Busgate's records.
@@ -253,5 +281,32 @@ impl Store for EmbeddedStore {
             tokio::task::spawn_blocking(move || s.commit_loop());
         }
         answer.await.map_err(|_| unavailable("the store's committer stopped"))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(body: &str) -> Item {
+        Item::new(Key::new("P", "S"), body).with_count(3).with_index("IX", "1")
+    }
+
+    #[test]
+    fn every_body_reads_back_as_written_and_objects_are_stored_raw() {
+        for body in [r#"{"a":"引号\"","b":[1,2.50]}"#, "[1,2]", "", "\"a JSON string\"", " {\"lead\":1}", "{not json", "{\"a\":1} trailing"] {
+            let bytes = encode(&item(body));
+            let back = decode(Key::new("P", "S"), &bytes).unwrap();
+            assert_eq!(back, item(body), "{body:?}");
+        }
+        let stored = String::from_utf8(encode(&item(r#"{"a":1}"#))).unwrap();
+        assert!(stored.starts_with(r#"{"body":{"a":1},"#), "{stored}");
+    }
+
+    #[test]
+    fn records_written_before_raw_bodies_still_read() {
+        let old = br#"{"body":"{\"a\":\"x\"}","version":4,"count":2}"#;
+        let back = decode(Key::new("P", "S"), old).unwrap();
+        assert_eq!((back.body.as_str(), back.version, back.count), (r#"{"a":"x"}"#, 4, Some(2)));
     }
 }
