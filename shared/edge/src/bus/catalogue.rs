@@ -95,7 +95,8 @@ type Rendered = HashMap<String, (Arc<Departure>, Arc<str>)>;
 
 /// Rendered departures by `scheduleId`, each with the decoded record it was rendered from.
 static RENDERED: LazyLock<RwLock<Rendered>> = LazyLock::new(Default::default);
-const RENDERED_MAX: usize = 20_000;
+/// As many as the decoded departures they are rendered from (`records::DECODED`).
+const RENDERED_MAX: usize = 5_000;
 
 /// The departure's element as JSON text without its closing brace (the live
 /// `leftTicketCnt` goes there).
