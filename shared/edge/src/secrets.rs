@@ -32,8 +32,8 @@ fn http_client() -> Http {
 
 async fn fetch_once(http: &Http, url: &str, name: &str, token: &str) -> Result<String, Failure> {
     use http_body_util::BodyExt;
-    let name = percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
-    let request = http::Request::get(format!("{url}?name={name}&withDecryption=true"))
+    let query = busgate_signing::encode_query(&[("name", name), ("withDecryption", "true")]);
+    let request = http::Request::get(format!("{url}?{query}"))
         .header("X-Aws-Parameters-Secrets-Token", token)
         .body(http_body_util::Empty::new())
         .map_err(|e| Failure::Final(format!("request: {e}")))?;

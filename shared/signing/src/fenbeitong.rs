@@ -42,30 +42,6 @@ impl SignedRequest {
 
     /// The `application/x-www-form-urlencoded` body.
     pub fn form_body(&self, access_token: &str) -> String {
-        encode_form(&self.form_fields(access_token))
+        crate::encode_query(&self.form_fields(access_token))
     }
-}
-
-/// `application/x-www-form-urlencoded` encoding (UTF-8; unreserved characters kept, space as
-/// `+`, everything else `%XX`).
-pub fn encode_form(fields: &[(&str, &str)]) -> String {
-    fn enc(s: &str, out: &mut String) {
-        for b in s.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(b as char),
-                b' ' => out.push('+'),
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-    }
-    let mut out = String::new();
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        enc(k, &mut out);
-        out.push('=');
-        enc(v, &mut out);
-    }
-    out
 }
