@@ -24,12 +24,14 @@ const RECORDS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("reco
 /// Index entries: (index pk, index sk, pk, sk) → nothing.
 const INDEX: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("gsi1");
 
-/// A record as stored: JSON with the record's fields. A body that is a JSON object or array is
-/// kept as raw JSON (reading it back is a scan, not an unescape); any other body, and every
-/// body written before, is a JSON string. Both read back to the same text.
+/// A record as stored: a marker byte, its fields as one line of JSON, then the body's bytes as
+/// they are (reading a record back is a UTF-8 check, not a JSON scan of the body). Records
+/// written before this framing are one JSON object whose `body` is a JSON string or raw JSON;
+/// they still read.
+const FRAMED: u8 = 0x01;
+
 #[derive(Serialize)]
-struct StoredOut<'a> {
-    body: Body<'a>,
+struct HeaderOut<'a> {
     version: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     count: Option<i64>,
@@ -39,17 +41,8 @@ struct StoredOut<'a> {
     expires_at: Option<i64>,
 }
 
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Body<'a> {
-    Raw(&'a RawValue),
-    Text(&'a str),
-}
-
 #[derive(Deserialize)]
-struct StoredIn<'a> {
-    #[serde(borrow)]
-    body: &'a RawValue,
+struct Header {
     version: u64,
     #[serde(default)]
     count: Option<i64>,
@@ -59,28 +52,47 @@ struct StoredIn<'a> {
     expires_at: Option<i64>,
 }
 
+/// The earlier format: the header's fields and the body in one JSON object.
+#[derive(Deserialize)]
+struct Unframed<'a> {
+    #[serde(borrow)]
+    body: &'a RawValue,
+    #[serde(flatten)]
+    header: Header,
+}
+
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
 fn encode(item: &Item) -> Vec<u8> {
-    let text = item.body.as_str();
-    // Raw only when it is exactly one JSON object or array (so a quoted value always means text).
-    let raw = (text.starts_with('{') || text.starts_with('['))
-        .then(|| serde_json::from_str::<&RawValue>(text).ok())
-        .flatten()
-        .filter(|r| r.get().len() == text.len());
-    let body = raw.map(Body::Raw).unwrap_or(Body::Text(text));
-    serde_json::to_vec(&StoredOut { body, version: item.version, count: item.count, index: item.index.as_ref(), expires_at: item.expires_at })
-        .expect("record serialises")
+    let header = HeaderOut { version: item.version, count: item.count, index: item.index.as_ref(), expires_at: item.expires_at };
+    let mut out = Vec::with_capacity(item.body.len() + 64);
+    out.push(FRAMED);
+    // Compact JSON has no raw newline: the first `\n` ends the header.
+    serde_json::to_writer(&mut out, &header).expect("record header serialises");
+    out.push(b'\n');
+    out.extend_from_slice(item.body.as_bytes());
+    out
 }
 
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
-    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk));
-    let s: StoredIn<'_> = serde_json::from_slice(bytes).map_err(corrupt)?;
-    let raw = s.body.get();
-    let body = if raw.starts_with('"') { serde_json::from_str::<String>(raw).map_err(corrupt)? } else { raw.to_string() };
-    Ok(Item { key, body, version: s.version, count: s.count, index: s.index, expires_at: s.expires_at })
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk));
+    let (header, body) = match bytes.split_first() {
+        Some((&FRAMED, rest)) => {
+            let end = rest.iter().position(|&b| b == b'\n').ok_or_else(|| corrupt(&"record header not terminated"))?;
+            let header: Header = serde_json::from_slice(&rest[..end]).map_err(|e| corrupt(&e))?;
+            let body = std::str::from_utf8(&rest[end + 1..]).map_err(|e| corrupt(&e))?;
+            (header, body.to_string())
+        }
+        _ => {
+            let s: Unframed<'_> = serde_json::from_slice(bytes).map_err(|e| corrupt(&e))?;
+            let raw = s.body.get();
+            let body = if raw.starts_with('"') { serde_json::from_str::<String>(raw).map_err(|e| corrupt(&e))? } else { raw.to_string() };
+            (s.header, body)
+        }
+    };
+    Ok(Item { key, body, version: header.version, count: header.count, index: header.index, expires_at: header.expires_at })
 }
 
 /// A redb file holding Busgate's records.
@@ -293,20 +305,30 @@ mod tests {
     }
 
     #[test]
-    fn every_body_reads_back_as_written_and_objects_are_stored_raw() {
-        for body in [r#"{"a":"引号\"","b":[1,2.50]}"#, "[1,2]", "", "\"a JSON string\"", " {\"lead\":1}", "{not json", "{\"a\":1} trailing"] {
+    fn every_body_reads_back_as_written_after_a_one_line_header() {
+        for body in [r#"{"a":"引号\"","b":[1,2.50]}"#, "[1,2]", "", "\"a JSON string\"", " {\"lead\":1}", "{not json", "line\nbreaks\n", "{\"a\":1} trailing"] {
             let bytes = encode(&item(body));
             let back = decode(Key::new("P", "S"), &bytes).unwrap();
             assert_eq!(back, item(body), "{body:?}");
         }
-        let stored = String::from_utf8(encode(&item(r#"{"a":1}"#))).unwrap();
-        assert!(stored.starts_with(r#"{"body":{"a":1},"#), "{stored}");
+        let stored = encode(&item(r#"{"a":1}"#));
+        assert_eq!(String::from_utf8(stored).unwrap(), "\u{1}{\"version\":1,\"count\":3,\"index\":{\"pk\":\"IX\",\"sk\":\"1\"}}\n{\"a\":1}");
     }
 
     #[test]
-    fn records_written_before_raw_bodies_still_read() {
-        let old = br#"{"body":"{\"a\":\"x\"}","version":4,"count":2}"#;
-        let back = decode(Key::new("P", "S"), old).unwrap();
+    fn records_written_in_the_earlier_formats_still_read() {
+        let string_body = br#"{"body":"{\"a\":\"x\"}","version":4,"count":2}"#;
+        let back = decode(Key::new("P", "S"), string_body).unwrap();
         assert_eq!((back.body.as_str(), back.version, back.count), (r#"{"a":"x"}"#, 4, Some(2)));
+        let raw_body = br#"{"body":{"a":"x"},"version":5,"expires_at":9}"#;
+        let back = decode(Key::new("P", "S"), raw_body).unwrap();
+        assert_eq!((back.body.as_str(), back.version, back.expires_at), (r#"{"a":"x"}"#, 5, Some(9)));
+    }
+
+    #[test]
+    fn a_damaged_record_is_reported_corrupt_not_misread() {
+        for bytes in [&b"\x01{\"version\":1}"[..], b"\x01{\"version\":1}\n\xff\xfe", b"\x01not json\n{}", b"{\"version\":1}"] {
+            assert!(matches!(decode(Key::new("P", "S"), bytes), Err(StoreError::Corrupt(_))), "{bytes:?}");
+        }
     }
 }

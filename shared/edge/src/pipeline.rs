@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use tracing::Instrument;
 
-use busgate_signing::{check_timestamp, parse_query, verify_spi, SpiRequest};
+use busgate_signing::{check_timestamp, verify_spi_query, SpiRequest};
 use busgate_wire::fliggy::{self, Failure, RetCode};
 use busgate_wire::json::{parse_object, Fields};
 use bytes::Bytes;
@@ -144,8 +144,7 @@ pub fn verify_qimen(app: &App, req: &Inbound) -> Result<std::collections::BTreeM
         return Err(QimenRefusal::TooLarge);
     }
     let spi = SpiRequest { raw_query: &req.raw_query, headers: &req.headers, content_type: req.header("content-type"), body: &req.body };
-    verify_spi(&spi, app.config.qimen_secret.expose()).map_err(|e| QimenRefusal::Sign(e.to_string()))?;
-    let query = parse_query(&req.raw_query);
+    let query = verify_spi_query(&spi, app.config.qimen_secret.expose()).map_err(|e| QimenRefusal::Sign(e.to_string()))?;
     check_timestamp(query.get("timestamp").map(String::as_str), app.clock.now(), app.config.timestamp_window_secs)
         .map_err(|e| QimenRefusal::Timestamp(e.to_string()))?;
     Ok(query)

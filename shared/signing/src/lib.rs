@@ -12,7 +12,6 @@
 //! published vector and the 200 cases computed by the official SDK.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};
@@ -88,9 +87,11 @@ fn java_split(s: &str, sep: char) -> Vec<&str> {
 pub mod fenbeitong;
 
 fn hex_upper(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02X}");
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xF)] as char);
     }
     out
 }
@@ -262,8 +263,16 @@ fn charset_of(content_type: Option<&str>) -> Result<Charset, SpiError> {
 
 /// Java's `URLDecoder.decode(s, "UTF-8")`: `+` is a space, `%XX` bytes are decoded as UTF-8.
 pub fn url_decode(s: &str) -> String {
+    decode_component(s).into_owned()
+}
+
+/// [`url_decode`], borrowing when there is nothing to decode (most names and values).
+fn decode_component(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'+' || b == b'%') {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let plus = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&plus).decode_utf8_lossy().into_owned()
+    std::borrow::Cow::Owned(percent_encoding::percent_decode_str(&plus).decode_utf8_lossy().into_owned())
 }
 
 /// The query as `SpiUtils` reads it: split on `&`, each piece on `=`, both with Java's
@@ -311,6 +320,11 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// MD5(secret + sorted(top-sign-list headers + query + form fields, only `sign` excluded,
 /// empty values kept) + raw body (text types) + secret).
 pub fn spi_sign(req: &SpiRequest<'_>, secret: &str) -> Result<String, SpiError> {
+    sign_parsed(req, &parse_query(req.raw_query), secret)
+}
+
+/// [`spi_sign`] over the request's query already parsed by [`parse_query`].
+fn sign_parsed(req: &SpiRequest<'_>, query: &BTreeMap<String, String>, secret: &str) -> Result<String, SpiError> {
     let mode = mode_of(req.content_type)?;
     let charset = charset_of(req.content_type)?;
     let mut params = BTreeMap::new();
@@ -320,7 +334,6 @@ pub fn spi_sign(req: &SpiRequest<'_>, secret: &str) -> Result<String, SpiError> 
             params.insert(name.to_string(), value);
         }
     }
-    let query = parse_query(req.raw_query);
     if let Mode::Form = mode {
         for (k, v) in parse_form(req.body) {
             if !query.contains_key(&k) {
@@ -328,8 +341,9 @@ pub fn spi_sign(req: &SpiRequest<'_>, secret: &str) -> Result<String, SpiError> 
             }
         }
     }
-    params.extend(query);
-    let mut sorted: Vec<(&String, &String)> = params.iter().filter(|(k, _)| k.as_str() != "sign").collect();
+    // The query wins over a header or form field of the same name.
+    params.retain(|k, _| !query.contains_key(k));
+    let mut sorted: Vec<(&String, &String)> = params.iter().chain(query.iter()).filter(|(k, _)| k.as_str() != "sign").collect();
     sorted.sort_by(|a, b| java_cmp(a.0, b.0));
     let mut data = Vec::with_capacity(req.body.len() + 256);
     data.extend_from_slice(secret.as_bytes());
@@ -363,10 +377,17 @@ pub fn qimen_query(method: &str, body: &[u8], secret: &str, timestamp: &str) -> 
 /// Verifies an inbound Qimen SPI request. The remote sign is read from the query only and
 /// compared case-sensitively in constant time.
 pub fn verify_spi(req: &SpiRequest<'_>, secret: &str) -> Result<(), SpiError> {
-    let local = spi_sign(req, secret)?;
-    let remote = parse_query(req.raw_query).remove("sign").ok_or(SpiError::MissingSign)?;
+    verify_spi_query(req, secret).map(|_| ())
+}
+
+/// [`verify_spi`], returning the verified query as [`parse_query`] reads it (parsed once, for
+/// the signature and for the caller).
+pub fn verify_spi_query(req: &SpiRequest<'_>, secret: &str) -> Result<BTreeMap<String, String>, SpiError> {
+    let query = parse_query(req.raw_query);
+    let local = sign_parsed(req, &query, secret)?;
+    let remote = query.get("sign").ok_or(SpiError::MissingSign)?;
     if constant_time_eq(local.as_bytes(), remote.as_bytes()) {
-        Ok(())
+        Ok(query)
     } else {
         Err(SpiError::Mismatch)
     }
