@@ -180,7 +180,7 @@ fn notices_are_listed_shown_approved_and_rejected() {
             let store = busgate_adapters::EmbeddedStore::open(&data).unwrap();
             for name in ["train_rebook.json", "flight_refund.json"] {
                 let body = std::fs::read(fenbeitong_fixture(name)).unwrap();
-                busgate_domain::notices::intake(&store, "demo", &body, chrono::Utc::now()).await.unwrap();
+                busgate_wire::fenbeitong::receive(&store, "demo", &body, chrono::Utc::now()).await.unwrap();
             }
         });
     }

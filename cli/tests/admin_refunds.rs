@@ -44,8 +44,8 @@ fn issued_order(data: &std::path::Path, order_id: &str, dep: &PlannedDeparture) 
         let now = chrono::Utc::now();
         orders::create(&store, &order_request(order_id, dep, 2), now, &Settings::default()).await.expect("order created");
         let issued = orders::confirm(&store, order_id, None, now, &Settings::default()).await.result.expect("order issued");
-        assert_eq!(issued["status"], "3");
-        issued["passengerList"].as_array().unwrap().iter().map(|p| p["ticketList"][0]["ticketId"].as_str().unwrap().to_string()).collect()
+        assert_eq!(issued.status, orders::OrderStatus::Issued);
+        issued.passengers.iter().map(|p| p.ticket.ticket_id.clone()).collect()
     })
 }
 
@@ -119,8 +119,8 @@ fn async_refund(data: &std::path::Path, order_id: &str, ticket_id: &str) -> Stri
         };
         let settings = Settings { async_refund: true, ..Settings::default() };
         let a = orders::apply_refund(&store, &req, chrono::Utc::now(), &settings).await.result.expect("refund accepted");
-        assert_eq!(a["status"], "9");
-        a["refundId"].as_str().unwrap().to_string()
+        assert_eq!(a.order.status, orders::OrderStatus::Refunding);
+        a.refund.refund_id
     })
 }
 
@@ -191,7 +191,7 @@ fn issuing_order(data: &std::path::Path, order_id: &str, dep: &PlannedDeparture)
         let now = chrono::Utc::now();
         orders::create(&store, &order_request(order_id, dep, 1), now, &settings).await.expect("order created");
         let confirmed = orders::confirm(&store, order_id, None, now, &settings).await.result.expect("confirm accepted");
-        assert_eq!(confirmed["status"], "2");
+        assert_eq!(confirmed.status, orders::OrderStatus::Issuing);
     })
 }
 

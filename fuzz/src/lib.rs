@@ -286,12 +286,12 @@ pub fn signing_tamper(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// busgate_domain parsers
+// Partner parsers: busgate_wire::fenbeitong, busgate_domain::cases
 
 /// Fenbeitong notices: `validate` never panics, refuses with a 4xx JSON answer, and a valid
 /// notice validates the same way twice.
 pub fn notices_validate(data: &[u8]) {
-    use busgate_domain::notices::{respond, validate, validate_with, ValidateOptions};
+    use busgate_wire::fenbeitong::{respond, status, validate, validate_with, ValidateOptions};
     let first = validate(data);
     match &first {
         Ok(notice) => {
@@ -301,9 +301,9 @@ pub fn notices_validate(data: &[u8]) {
             assert!(again.is_ok(), "a valid notice validated differently the second time");
         }
         Err(e) => {
-            assert!((400..500).contains(&e.status()), "a refused notice answers {} ({e})", e.status());
+            assert!((400..500).contains(&status(e)), "a refused notice answers {} ({e})", status(e));
             let r = respond(&Err(e.clone()), "fuzz");
-            assert_eq!(r.status, e.status());
+            assert_eq!(r.status, status(e));
             serde_json::from_str::<Value>(&r.body).expect("the refusal is JSON");
         }
     }

@@ -1,7 +1,7 @@
 //! `busgate notices show` links a Fenbeitong notice to the Busgate order it concerns when the
 //! notice names that order's Fliggy id.
 
-#[path = "../../shared/domain/tests/orders_fixture.rs"]
+#[path = "../../shared/wire/tests/it/fixture.rs"]
 mod fixture;
 
 use std::sync::Arc;
@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use busgate_adapters::InProcessQueue;
 use busgate_cli::admin::{execute, AdminCommand};
-use busgate_domain::notices::intake;
 use busgate_domain::orders::create;
 use busgate_domain::ManualClock;
 use busgate_edge::{App, Config};
+use busgate_wire::fenbeitong::receive as intake;
 
 #[tokio::test]
 async fn a_notice_naming_an_order_is_linked_to_it() {

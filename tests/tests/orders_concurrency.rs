@@ -3,7 +3,7 @@
 //! of local mode and on DynamoDB Local. Exactly 40 sell; the seats end at 0; a retried create
 //! locks one seat and gets five identical answers.
 
-#[path = "../../shared/domain/tests/orders_fixture.rs"]
+#[path = "../../shared/wire/tests/it/fixture.rs"]
 mod fixture;
 
 use std::sync::Arc;

@@ -306,7 +306,9 @@ mod tests {
 
     #[test]
     fn every_body_reads_back_as_written_after_a_one_line_header() {
-        for body in [r#"{"a":"引号\"","b":[1,2.50]}"#, "[1,2]", "", "\"a JSON string\"", " {\"lead\":1}", "{not json", "line\nbreaks\n", "{\"a\":1} trailing"] {
+        for body in
+            [r#"{"a":"引号\"","b":[1,2.50]}"#, "[1,2]", "", "\"a JSON string\"", " {\"lead\":1}", "{not json", "line\nbreaks\n", "{\"a\":1} trailing"]
+        {
             let bytes = encode(&item(body));
             let back = decode(Key::new("P", "S"), &bytes).unwrap();
             assert_eq!(back, item(body), "{body:?}");

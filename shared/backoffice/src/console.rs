@@ -26,6 +26,7 @@ use busgate_domain::notices::{self, NoticeRecord};
 use busgate_domain::orders::{self, fen_to_yuan, Order, TicketStatus};
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_edge::App;
+use busgate_wire::orders as orders_wire;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::views::{self, mask_id, mask_phone, DepartureRow, SaleLabel};
@@ -552,7 +553,7 @@ fn orders_table(found: &[Order]) -> Markup {
                     tr {
                         td { (order_link(&o.alitrip_order_id, &o.agent_order_id)) }
                         td.mono { (o.agent_order_id) }
-                        td { (o.status.desc()) }
+                        td { (orders_wire::status_desc(o.status)) }
                         td.mono { (o.schedule_id) }
                         td { (local_time(o.departure_at)) }
                         td { @for (i, p) in o.passengers.iter().enumerate() { @if i > 0 { "、" } (p.name) } }
@@ -620,7 +621,7 @@ async fn render_order(c: &Console, s: &Session, id: &str, revealed: Option<&str>
             dl {
                 dt { "飞猪订单号" } dd #alitrip-order-id.mono { (o.alitrip_order_id) }
                 dt { "Busgate 订单号" } dd.mono { (o.agent_order_id) }
-                dt { "状态" } dd #order-status { (o.status.desc()) " (" (o.status.code()) ")" }
+                dt { "状态" } dd #order-status { (orders_wire::status_desc(o.status)) " (" (orders_wire::status_code(o.status)) ")" }
                 dt { "班次" } dd { span.mono { (o.schedule_id) } @if let Some(d) = &detail.departure { " · " (d.line_name) " · " (d.date) " " (d.time) } }
                 dt { "上车/下车" } dd { (o.info.get("fromStationName").map(String::as_str).unwrap_or(&o.from_station_code)) " → " (o.info.get("toStationName").map(String::as_str).unwrap_or(&o.to_station_code)) }
                 dt { "金额" } dd { (yuan(o.order_amount)) }

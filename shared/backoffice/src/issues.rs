@@ -1,8 +1,9 @@
 //! `busgate issue list | approve | refuse`: async issues (出票中) waiting for the operator's
 //! decision, over the orders domain's `list_issuing` and `decide_issue`.
 
-use busgate_domain::orders::{self, fen_to_yuan, IssueOutcome, OrderError, RefusalCode};
+use busgate_domain::orders::{self, fen_to_yuan, IssueOutcome, OrderError};
 use busgate_edge::App;
+use busgate_wire::orders as orders_wire;
 use serde_json::json;
 
 use super::table::render;
@@ -55,7 +56,7 @@ pub async fn decide(app: &App, order_id: &str, issue: bool, reason: &str, fail_c
         return Err("refusing needs a reason (Fliggy shows it to the passenger)".into());
     }
     let code = match fail_code.map(str::trim).filter(|c| !c.is_empty()) {
-        Some(c) => Some(RefusalCode::from_code(c).ok_or_else(|| format!("fail code {c}: expected 1102, 1104, 1114 or 1401"))?),
+        Some(c) => Some(orders_wire::refusal_from_code(c).ok_or_else(|| format!("fail code {c}: expected 1102, 1104, 1114 or 1401"))?),
         None => None,
     };
     let d =
@@ -70,11 +71,16 @@ pub async fn decide(app: &App, order_id: &str, issue: bool, reason: &str, fail_c
         IssueOutcome::TimedOut => "timed out (its deadline had passed)",
     };
     Ok(AdminOutput::new(
-        format!("order {order_id}: {outcome}; now {} {}\nbookticket.confirm: {} queued", d.status.code(), d.status.desc(), d.callback_ids.len()),
+        format!(
+            "order {order_id}: {outcome}; now {} {}\nbookticket.confirm: {} queued",
+            orders_wire::status_code(d.status),
+            orders_wire::status_desc(d.status),
+            d.callback_ids.len()
+        ),
         json!({
             "alitrip_order_id": order_id,
             "outcome": match d.outcome { IssueOutcome::Issued => "issued", IssueOutcome::Failed => "refused", IssueOutcome::TimedOut => "timed_out" },
-            "status": d.status.code(),
+            "status": orders_wire::status_code(d.status),
             "callback_ids": d.callback_ids,
         }),
     ))

@@ -4,6 +4,7 @@
 
 use busgate_domain::orders::{self, fen_to_yuan, ForceReason, MoneyRefundOutcome, OrderError, RefundPointer, RefundState};
 use busgate_edge::App;
+use busgate_wire::orders as orders_wire;
 use serde_json::{json, Value};
 
 use super::table::{or_dash, render};
@@ -95,8 +96,8 @@ pub async fn decide(app: &App, refund_id: &str, approve: bool, reason: &str) -> 
         format!(
             "refund {refund_id} {verb}; order {} is now {} {}\nrefund.confirm: {} queued",
             d.alitrip_order_id,
-            d.status.code(),
-            d.status.desc(),
+            orders_wire::status_code(d.status),
+            orders_wire::status_desc(d.status),
             d.callback_ids.len()
         )
     };
@@ -106,7 +107,7 @@ pub async fn decide(app: &App, refund_id: &str, approve: bool, reason: &str) -> 
             "refund_id": refund_id,
             "state": state(d.state),
             "alitrip_order_id": d.alitrip_order_id,
-            "status": d.status.code(),
+            "status": orders_wire::status_code(d.status),
             "repeated": d.repeated,
             "callback_ids": d.callback_ids,
         }),
@@ -119,7 +120,7 @@ pub const FORCE_MAJEURE: [&str; 3] = ["weather", "stopped", "epidemic"];
 fn order_error(order_id: &str, e: OrderError) -> String {
     match e {
         OrderError::NotFound => format!("order {order_id} not found"),
-        other => format!("order {order_id}: {other} ({})", other.ret_code()),
+        other => format!("order {order_id}: {}", orders_wire::describe(&other)),
     }
 }
 
@@ -129,8 +130,8 @@ fn outcome(o: &MoneyRefundOutcome, what: &str) -> AdminOutput {
         o.alitrip_order_id,
         fen_to_yuan(o.total),
         o.serial,
-        o.status.code(),
-        o.status.desc()
+        orders_wire::status_code(o.status),
+        orders_wire::status_desc(o.status)
     );
     for (ticket, fen) in &o.lines {
         text.push_str(&format!("\n  ticket {ticket}: {} yuan", fen_to_yuan(*fen)));
@@ -144,7 +145,7 @@ fn outcome(o: &MoneyRefundOutcome, what: &str) -> AdminOutput {
             "serial": o.serial,
             "total_fen": o.total,
             "lines": lines,
-            "status": o.status.code(),
+            "status": orders_wire::status_code(o.status),
             "callback_ids": o.callback_ids,
         }),
     )

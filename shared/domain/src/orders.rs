@@ -9,7 +9,8 @@
 //! * [`refunds`]: refund fee (§3.8), refund apply (§3.9), the async refund decision
 //!   [`decide_refund`], operator money refunds [`money_refund`], counter refunds
 //!   [`offline_refund`] and [`refund_stopped_departure`] (§4.4, §8.5, §8.6).
-//! * [`view`]: the answers' data fields, rendered as JSON (the stored create answer is one).
+//! * [`error`]: what the operations answer ([`Reply`] of a typed outcome) and refuse
+//!   ([`OrderError`]); `busgate_wire::orders` renders both for Fliggy.
 //! * [`callbacks`]: the TOP payloads of §4.2–§4.4 and the fen-to-yuan rule of §4.1.
 //!
 //! Every state change is decided from records read, then committed in one conditional
@@ -28,7 +29,7 @@
 //! | Busgate order id claim | `AGENT#<agentOrderId>` | `AGENT` | – | – |
 //!
 //! The order record holds the whole order: passengers and tickets, its refunds, its money
-//! refunds and the stored create answer, so every change of an order is one conditional put
+//! refunds, so every change of an order is one conditional put
 //! of one record. The `DORD#` partition lists the orders of a departure with a strongly
 //! consistent query (refunding a stopped departure); its index lists orders by day for the
 //! CLI.
@@ -40,11 +41,10 @@ pub mod lifecycle;
 pub mod model;
 pub mod records;
 pub mod refunds;
-pub mod view;
 
 pub use callbacks::fen_to_yuan;
 pub use create::{create, CreateRequest, CustomAddress, PassengerInput};
-pub use error::{OrderError, Reply};
+pub use error::{OrderAt, OrderError, RefundAccepted, RefundFee, Reply, TicketFee};
 pub use lifecycle::{close, confirm, decide_issue, expire_due, query, IssueDecision, IssueOutcome, SweepReport};
 pub use model::{
     CertType, ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Passenger, PassengerType, Refund, RefundLine, RefundState, RefusalCode,

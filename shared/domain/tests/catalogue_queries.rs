@@ -169,9 +169,9 @@ async fn seat_query_costs_exactly_one_store_call() {
             },
             Ok((42, 3000, "2025-03-05 08:30:00", 1, true)),
         ),
-        (SeatsRequest { schedule_id: "NOPE".into(), ..Default::default() }, Err("1114")),
-        (SeatsRequest { schedule_id: id.clone(), line_id: Some(DEMO_ROLLING_LINE.into()), ..Default::default() }, Err("1114")),
-        (SeatsRequest { schedule_id: id.clone(), from_station_code: Some("PVG2".into()), ..Default::default() }, Err("1401")),
+        (SeatsRequest { schedule_id: "NOPE".into(), ..Default::default() }, Err("unknown schedule")),
+        (SeatsRequest { schedule_id: id.clone(), line_id: Some(DEMO_ROLLING_LINE.into()), ..Default::default() }, Err("unknown schedule")),
+        (SeatsRequest { schedule_id: id.clone(), from_station_code: Some("PVG2".into()), ..Default::default() }, Err("segment mismatch")),
         (
             SeatsRequest {
                 schedule_id: id.clone(),
@@ -179,7 +179,7 @@ async fn seat_query_costs_exactly_one_store_call() {
                 to_station_code: Some("SHA2".into()),
                 ..Default::default()
             },
-            Err("1401"),
+            Err("segment mismatch"),
         ),
         // The stopped departure: success, saleStatus 0, no seats.
         (SeatsRequest { schedule_id: demo_stopped_schedule_id(date(TODAY)), ..Default::default() }, Ok((0, 8800, "2025-03-05 08:00:00", 0, false))),
@@ -199,7 +199,14 @@ async fn seat_query_costs_exactly_one_store_call() {
                     "case {i}"
                 )
             }
-            (Err(e), Err(code)) => assert_eq!(e.ret_code(), code, "case {i}: {e}"),
+            (Err(e), Err(kind)) => {
+                let got = match &e {
+                    SeatsError::UnknownSchedule => "unknown schedule",
+                    SeatsError::Segment(_) => "segment mismatch",
+                    SeatsError::Store(_) => "store",
+                };
+                assert_eq!(got, kind, "case {i}: {e}")
+            }
             (got, want) => panic!("case {i}: got {got:?}, want {want:?}"),
         }
     }

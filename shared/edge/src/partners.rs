@@ -4,7 +4,7 @@
 use busgate_domain::cases::{self, OutboundOutcome, OutboundReply, RelationConfig};
 use busgate_domain::notices;
 use busgate_domain::outbox::Callback;
-use busgate_wire::relation;
+use busgate_wire::{fenbeitong, relation};
 
 use crate::app::App;
 use crate::config::RelationAuth;
@@ -61,16 +61,15 @@ pub async fn fenbeitong(app: &App, req: &Inbound) -> (Outbound, String) {
     let result = async {
         let tokens = app.fenbeitong_tokens().ok_or(notices::NoticeError::Unauthorized)?;
         let company = tokens.authorize(token)?.to_string();
-        notices::check_content_type(req.header("content-type"))?;
-        notices::check_size(req.body.len())?;
-        notices::intake(app.store.as_ref(), &company, &req.body, app.clock.now()).await
+        fenbeitong::check_content_type(req.header("content-type"))?;
+        fenbeitong::receive(app.store.as_ref(), &company, &req.body, app.clock.now()).await
     }
     .await;
     let code = match &result {
         Ok(_) => "0".to_string(),
-        Err(e) => e.code().to_string(),
+        Err(e) => fenbeitong::code(e).to_string(),
     };
-    let response = notices::respond(&result, &req.request_id);
+    let response = fenbeitong::respond(&result, &req.request_id);
     (Outbound { status: response.status, body: response.body.into_bytes() }, code)
 }
 

@@ -96,6 +96,17 @@ impl Failure {
     }
 }
 
+/// A seat query refusal (§3.4): `1114`, `1401` with its detail, or `system-error` (the
+/// store's detail is for the caller to log, never sent).
+pub fn seats_failure(e: &busgate_domain::catalogue::SeatsError) -> Failure {
+    use busgate_domain::catalogue::SeatsError;
+    match e {
+        SeatsError::UnknownSchedule => Failure::plain(RetCode::UnknownSchedule),
+        SeatsError::Segment(detail) => Failure::mismatch(&detail.to_string()),
+        SeatsError::Store(_) => Failure::plain(RetCode::SystemError),
+    }
+}
+
 impl From<crate::json::FieldError> for Failure {
     fn from(e: crate::json::FieldError) -> Self {
         Failure::invalid(e)

@@ -241,25 +241,14 @@ pub struct SeatsAnswer {
 /// Why a seat query fails.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeatsError {
-    /// `1114`: unknown `scheduleId`, or `lineId` is not its line.
-    #[error("查询不到班次")]
+    /// Unknown `scheduleId`, or `lineId` is not its line.
+    #[error("no such departure on this line")]
     UnknownSchedule,
-    /// `1401` with the detail.
-    #[error("班次信息有误,不能下单: {0}")]
+    /// The stations or time do not designate a segment of the departure.
+    #[error("segment mismatch: {0}")]
     Segment(#[from] SegmentError),
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl SeatsError {
-    /// The `retCode` of §2.4 (`system-error` for the store).
-    pub fn ret_code(&self) -> &'static str {
-        match self {
-            SeatsError::UnknownSchedule => "1114",
-            SeatsError::Segment(_) => "1401",
-            SeatsError::Store(_) => "system-error",
-        }
-    }
 }
 
 /// §3.4: live seats and price of a departure's segment. Exactly one store call.

@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use super::error::{IntakeOutcome, NoticeError};
 use super::model::Notice;
 use super::outbound::decision_data;
-use super::validate::{validate_with, ValidateOptions};
 use crate::outbox::{new_callback_id, Callback, Destination};
 use crate::store::{Condition, Item, Key, Store, StoreError, Write};
 
@@ -98,25 +97,18 @@ fn internal(e: StoreError) -> NoticeError {
     NoticeError::Internal(e.to_string())
 }
 
-/// [`intake_with`] with the default validation options.
-pub async fn intake<S: Store + ?Sized>(store: &S, company: &str, body: &[u8], now: DateTime<Utc>) -> Result<IntakeOutcome, NoticeError> {
-    intake_with(store, company, body, now, &ValidateOptions::default()).await
-}
-
-/// Validates a notice delivered to `company`'s URL and stores it, raw body included, before
-/// the caller acknowledges it. Invalid: nothing stored, the 4xx error. First delivery:
-/// `Accepted` (a pending approval task). Same canonical body for the same company again:
-/// `Duplicate`, nothing written. Same `apply.id` with other content (or another company):
-/// `Conflict` (409). Store failure: `Internal` (500), nothing stored, so a redelivery is
-/// processed afresh.
-pub async fn intake_with<S: Store + ?Sized>(
+/// Stores a notice delivered to `company`'s URL, as read by the intake, with its raw body,
+/// before the caller acknowledges it. First delivery: `Accepted` (a pending approval task).
+/// Same canonical body for the same company again: `Duplicate`, nothing written. Same
+/// `apply.id` with other content (or another company): `Conflict`. Store failure:
+/// `Internal`, nothing stored, so a redelivery is processed afresh.
+pub async fn intake<S: Store + ?Sized>(
     store: &S,
     company: &str,
+    notice: Notice,
     body: &[u8],
     now: DateTime<Utc>,
-    options: &ValidateOptions,
 ) -> Result<IntakeOutcome, NoticeError> {
-    let notice = validate_with(body, options)?;
     let apply_id = notice.apply.id.clone();
     let raw = String::from_utf8(body.to_vec()).map_err(|_| NoticeError::Malformed("invalid UTF-8".into()))?;
     if !notice.warnings.is_empty() || !notice.unknown_fields.is_empty() {

@@ -13,7 +13,6 @@ use crate::store::{Condition, Item, Store, StoreError, Write};
 use super::error::OrderError;
 use super::model::{Address, Order, OrderStatus, Passenger, PassengerType, RefusalCode, RefusedCreate, Ticket, TicketStatus};
 use super::records::{self, load_record, membership_item, order_item, pause, refused_item, OrderRecord, Settings, MAX_ATTEMPTS};
-use super::view;
 
 /// A custom pick-up or drop-off point as sent (each part optional in the request; all three
 /// are required when the station is an area).
@@ -105,7 +104,12 @@ impl CreateRequest {
                     ("passengerCertificateNo", p.cert_no.to_ascii_uppercase().into()),
                 ];
                 if let Some(t) = p.passenger_type {
-                    pp.push(("passengerType", t.code().into()));
+                    // Spelled as the request spelled it; stored fingerprints depend on it.
+                    let spelled = match t {
+                        PassengerType::Adult => "0",
+                        PassengerType::Child => "1",
+                    };
+                    pp.push(("passengerType", spelled.into()));
                 }
                 if let Some(price) = p.ticket_price {
                     pp.push(("ticketPrice", price.into()));
@@ -138,7 +142,7 @@ pub struct Accepted {
 pub enum Decision {
     /// Lock the seats.
     Accept(Box<Accepted>),
-    /// A stored refusal (`1102`/`1104`/`1114`/`1401`) with its `retDesc`.
+    /// A stored refusal with its reason text.
     Refuse(RefusalCode, String),
     /// `invalid-parameter`, never stored.
     Invalid(OrderError),
@@ -275,7 +279,7 @@ pub fn build_order(
             }
         })
         .collect();
-    let mut order = Order {
+    Order {
         alitrip_order_id: req.alitrip_order_id.clone(),
         agent_order_id: agent_order_id.to_string(),
         fingerprint: fingerprint.to_string(),
@@ -305,32 +309,28 @@ pub fn build_order(
         passengers,
         refunds: Vec::new(),
         money_refunds: Vec::new(),
-        create_answer: String::new(),
-    };
-    order.create_answer = serde_json::to_string(&Value::Object(view::create_answer(&order))).expect("answer renders");
-    order
+    }
 }
 
-/// The answer stored under an `alitripOrderId`, for a request with fingerprint `fp`.
-fn stored_answer(record: &OrderRecord, fp: &str) -> Result<Map<String, Value>, OrderError> {
+/// What the record stored under an `alitripOrderId` answers to a request with fingerprint
+/// `fp`: the order (its create answer shows it as created, whatever happened since) or the
+/// stored refusal.
+fn stored_answer(record: OrderRecord, fp: &str) -> Result<Order, OrderError> {
     if record.fingerprint() != fp {
         return Err(OrderError::invalid("alitripOrderId", "already used with a different request"));
     }
     match record {
-        OrderRecord::Order(o) => match serde_json::from_str::<Value>(&o.create_answer) {
-            Ok(Value::Object(m)) => Ok(m),
-            _ => Err(OrderError::Store(StoreError::Corrupt(format!("create answer of order {}", o.alitrip_order_id)))),
-        },
-        OrderRecord::Refused(r) => Err(OrderError::refused(r.code, r.desc.clone())),
+        OrderRecord::Order(o) => Ok(*o),
+        OrderRecord::Refused(r) => Err(OrderError::refused(r.code, r.desc)),
     }
 }
 
 /// Waits up to `in_flight_wait_ms` for a twin's record to become readable.
-async fn wait_for_twin(store: &dyn Store, id: &str, fp: &str, settings: &Settings) -> Result<Map<String, Value>, OrderError> {
+async fn wait_for_twin(store: &dyn Store, id: &str, fp: &str, settings: &Settings) -> Result<Order, OrderError> {
     let deadline = Instant::now() + StdDuration::from_millis(settings.in_flight_wait_ms);
     loop {
         if let Some((rec, _)) = load_record(store, id).await? {
-            return stored_answer(&rec, fp);
+            return stored_answer(rec, fp);
         }
         if Instant::now() >= deadline {
             return Err(OrderError::Busy("a concurrent request for this alitripOrderId is still in flight".into()));
@@ -339,7 +339,7 @@ async fn wait_for_twin(store: &dyn Store, id: &str, fp: &str, settings: &Setting
     }
 }
 
-/// Creates an order (§3.5): the stored answer for a same-fingerprint repeat,
+/// Creates an order (§3.5): the stored order (or refusal) for a same-fingerprint repeat,
 /// `invalid-parameter` for a different one; otherwise decides on the departure as read and
 /// commits either the order with its seats (one atomic write: order `Absent`, departure
 /// unchanged, seats `-n` with floor 0, departure membership, the Busgate id's claim) or the
@@ -349,13 +349,13 @@ async fn wait_for_twin(store: &dyn Store, id: &str, fp: &str, settings: &Setting
 /// One store round trip when warm: no read of the order first (its put is conditional, and a
 /// repeat finds the stored record in the failed condition), the departure from the
 /// container's cache (checked by the commit), the id without a counter. Two when cold.
-pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, settings: &Settings) -> Result<Map<String, Value>, OrderError> {
+pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, settings: &Settings) -> Result<Order, OrderError> {
     let fp = req.fingerprint();
     let id = req.alitrip_order_id.as_str();
     // The stored record found by a conditional put that lost (or read, if the store could not say).
-    let stored = async |current: Option<Box<Item>>| -> Result<Map<String, Value>, OrderError> {
+    let stored = async |current: Option<Box<Item>>| -> Result<Order, OrderError> {
         match current.map(|i| i.decode::<OrderRecord>()).transpose()? {
-            Some(rec) => stored_answer(&rec, &fp),
+            Some(rec) => stored_answer(rec, &fp),
             None => wait_for_twin(store, id, &fp, settings).await,
         }
     };
@@ -372,7 +372,7 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
             Decision::Invalid(e) => {
                 // A repeat of a create that succeeded earlier still gets its stored answer.
                 if let Some((rec, _)) = load_record(store, id).await? {
-                    return stored_answer(&rec, &fp);
+                    return stored_answer(rec, &fp);
                 }
                 return Err(e);
             }
@@ -387,7 +387,7 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
                 };
                 match store.transact(vec![Write::Put { item: refused_item(&r), condition: Condition::Absent }]).await {
                     Ok(()) => {
-                        tracing::info!(alitrip_order_id = id, code = code.code(), "create refused (stored)");
+                        tracing::info!(alitrip_order_id = id, code = ?code, "create refused (stored)");
                         return Err(OrderError::refused(code, desc));
                     }
                     Err(StoreError::ConditionFailed { current, .. }) => return stored(current).await,
@@ -411,7 +411,7 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
                 match store.transact(writes).await {
                     Ok(()) => {
                         tracing::info!(alitrip_order_id = id, agent_order_id = %order.agent_order_id, seats = req.ticket_count, "order created");
-                        return stored_answer(&OrderRecord::Order(Box::new(order)), &fp);
+                        return Ok(order);
                     }
                     // The alitripOrderId is taken: a repeat (or a twin in flight that won).
                     Err(StoreError::ConditionFailed { index: 0, current }) => return stored(current).await,

@@ -1,31 +1,33 @@
-//! Why an order operation did not succeed, and the reply shape of the interfaces.
-
-use serde_json::{Map, Value};
+//! Why an order operation did not succeed, and what an operation answers.
 
 use crate::store::StoreError;
 
-use super::model::RefusalCode;
+use super::model::{Order, OrderStatus, Refund, RefusalCode};
 
-/// A refusal or failure of an order operation. The edge maps each to its §2.4 code.
+/// A refusal or failure of an order operation, in the business's terms; `busgate_wire`
+/// gives each its partner code and text. The `Display` text is for logs and operators.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
-    /// `order-not-found`: no such `alitripOrderId` (a refused create included), or a
-    /// different `agentOrderId`.
-    #[error("订单不存在")]
+    /// No such order (a refused create included), or a different Busgate order id.
+    #[error("no such order")]
     NotFound,
-    /// `invalid-state` with its reason (e.g. `订单已取消`).
-    #[error("{0}")]
+    /// The order's state forbids the operation; the reason as the passenger reads it
+    /// (e.g. `订单已取消`).
+    #[error("not allowed in this state: {0}")]
     InvalidState(String),
-    /// `invalid-parameter`: `<path>: <problem>`.
+    /// An issue decision on an order that is not waiting for one.
+    #[error("the order is not waiting for an issue decision (it is {0:?})")]
+    NotIssuing(OrderStatus),
+    /// A request field is wrong: `<path>: <problem>`.
     #[error("{path}: {problem}")]
     Invalid { path: String, problem: String },
-    /// `1102`/`1104`/`1114`/`1401` with the full `retDesc`.
-    #[error("{desc}")]
+    /// The sale is refused for a business reason, with the full reason text.
+    #[error("refused ({code:?}): {desc}")]
     Refused { code: RefusalCode, desc: String },
-    /// `system-error`: contention that did not settle, or a twin still in flight.
+    /// Contention that did not settle, or a twin still in flight.
     #[error("busy: {0}")]
     Busy(String),
-    /// `system-error`: the store failed.
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -40,30 +42,20 @@ impl OrderError {
     pub fn refused(code: RefusalCode, desc: impl Into<String>) -> Self {
         OrderError::Refused { code, desc: desc.into() }
     }
-    /// The `retCode` of §2.4.
-    pub fn ret_code(&self) -> &'static str {
-        match self {
-            OrderError::NotFound => "order-not-found",
-            OrderError::InvalidState(_) => "invalid-state",
-            OrderError::Invalid { .. } => "invalid-parameter",
-            OrderError::Refused { code, .. } => code.code(),
-            OrderError::Busy(_) | OrderError::Store(_) => "system-error",
-        }
-    }
 }
 
-/// What an interface call produced: its answer (data fields or a refusal) and the callbacks
-/// committed on the way (e.g. an async issue failed by its deadline), which the caller hands
-/// to the delivery queue whatever the answer.
+/// What an interface call produced: its answer (a typed outcome or a refusal) and the
+/// callbacks committed on the way (e.g. an async issue failed by its deadline), which the
+/// caller hands to the delivery queue whatever the answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub result: Result<Map<String, Value>, OrderError>,
+pub struct Reply<T> {
+    pub result: Result<T, OrderError>,
     pub callback_ids: Vec<String>,
 }
 
-impl Reply {
-    pub fn ok(data: Map<String, Value>, callback_ids: Vec<String>) -> Self {
-        Reply { result: Ok(data), callback_ids }
+impl<T> Reply<T> {
+    pub fn ok(answer: T, callback_ids: Vec<String>) -> Self {
+        Reply { result: Ok(answer), callback_ids }
     }
     pub fn err(e: OrderError, callback_ids: Vec<String>) -> Self {
         Reply { result: Err(e), callback_ids }
@@ -71,9 +63,47 @@ impl Reply {
 
     /// Runs a call that records in its argument the callbacks it commits, and pairs its
     /// answer with them (a refusal may follow a committed lazy expiry).
-    pub(crate) async fn gather(call: impl AsyncFnOnce(&mut Vec<String>) -> Result<Map<String, Value>, OrderError>) -> Reply {
+    pub(crate) async fn gather(call: impl AsyncFnOnce(&mut Vec<String>) -> Result<T, OrderError>) -> Reply<T> {
         let mut callback_ids = Vec::new();
         let result = call(&mut callback_ids).await;
         Reply { result, callback_ids }
     }
+}
+
+/// An order as the order query reads it: the order after lazy expiry, with its departure's
+/// current start time (GMT+8 text; the departure may have moved since the sale).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderAt {
+    pub order: Order,
+    pub start_time: String,
+}
+
+/// The refund price of one ticket as of the query (refund fee, §3.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketFee {
+    /// Index into the order's passengers.
+    pub passenger: usize,
+    /// Fen kept by the operator.
+    pub surcharge: i64,
+    /// Fen paid back.
+    pub amount: i64,
+    pub refundable: bool,
+    /// Why not refundable (a refund rule's text, or the ticket's state).
+    pub reason: Option<String>,
+}
+
+/// The refund fee of every ticket of an issued order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundFee {
+    pub order: Order,
+    /// The line refunds whole orders only.
+    pub whole_order: bool,
+    pub tickets: Vec<TicketFee>,
+}
+
+/// A refund accepted (or the same refund asked again), with the order after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundAccepted {
+    pub order: Order,
+    pub refund: Refund,
 }

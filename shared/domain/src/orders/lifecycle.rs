@@ -3,21 +3,21 @@
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use serde_json::{Map, Value};
 
 use crate::catalogue::{departure_key, load_departure_record, seats_key, Departure, LoadedDeparture};
 use crate::store::{Condition, Store, StoreError, Write};
 
 use super::callbacks;
-use super::error::{OrderError, Reply};
+use super::error::{OrderAt, OrderError, Reply};
 use super::model::{Order, OrderStatus, RefusalCode, TicketStatus};
 use super::records::{self, commit, load_record, update_order, wire_time, OrderRecord, Settings, MAX_ATTEMPTS};
-use super::view;
 
 /// `bookFaildMsg` of an async issue that missed its deadline (no code, §3.6).
 pub const ISSUE_TIMEOUT_TEXT: &str = "出票超时";
 /// `invalid-state` text of a cancelled order.
 pub const CANCELLED_TEXT: &str = "订单已取消";
+/// Reason of a closed order that recorded no cause.
+pub const CLOSED_TEXT: &str = "订单关闭";
 /// `invalid-state` text of close on a paid order.
 pub const PAID_TEXT: &str = "订单已支付,请走退票流程";
 
@@ -110,7 +110,7 @@ pub(crate) async fn load_live(store: &dyn Store, id: &str, now: DateTime<Utc>, c
             None => return Ok(Some(Live { order: *order, version, expired: false })),
             Some((new, writes, ids)) => {
                 if commit(store, writes, attempt).await? {
-                    tracing::info!(alitrip_order_id = id, status = new.status.code(), "order expired");
+                    tracing::info!(alitrip_order_id = id, status = ?new.status, "order expired");
                     callbacks.extend(ids);
                     return Ok(Some(Live { order: new, version: version + 1, expired: true }));
                 }
@@ -142,7 +142,7 @@ pub(crate) async fn load_for_call(
 }
 
 /// Order query (§3.6): the current state after lazy expiry, with the current D.
-pub async fn query(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply {
+pub async fn query(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply<OrderAt> {
     Reply::gather(async |cbs| query_inner(store, id, agent_order_id, now, cbs).await).await
 }
 
@@ -152,25 +152,25 @@ async fn query_inner(
     agent_order_id: Option<&str>,
     now: DateTime<Utc>,
     cbs: &mut Vec<String>,
-) -> Result<Map<String, Value>, OrderError> {
+) -> Result<OrderAt, OrderError> {
     let live = load_for_call(store, id, agent_order_id, now, cbs).await?;
     let start = match load_departure_record(store, &live.order.schedule_id).await? {
         Some(l) => l.departure.start_time_text(),
         None => wire_time(live.order.departure_at),
     };
-    Ok(view::query_answer(&live.order, &start))
+    Ok(OrderAt { order: live.order, start_time: start })
 }
 
 /// Confirm = issue tickets (§3.7). In `1`: a stopped departure fails the order (`4`, `1102`,
 /// seats released); otherwise sync issues at once (`3`) and async accepts (`2`, deadline).
 /// Repeats never issue twice: `2`/`3`/`9`/`11` answer the current detail, `4` its stored
 /// failure, `5` `invalid-state` 订单已取消.
-pub async fn confirm(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>, settings: &Settings) -> Reply {
+pub async fn confirm(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>, settings: &Settings) -> Reply<Order> {
     Reply::gather(async |cbs| confirm_inner(store, id, agent_order_id, now, settings, cbs).await).await
 }
 
 fn closed_answer(order: &Order) -> OrderError {
-    let msg = order.book_fail_msg.clone().unwrap_or_else(|| OrderStatus::Closed.desc().to_string());
+    let msg = order.book_fail_msg.clone().unwrap_or_else(|| CLOSED_TEXT.to_string());
     match order.book_fail_code {
         Some(code) => OrderError::refused(code, msg),
         None => OrderError::state(msg),
@@ -184,7 +184,7 @@ async fn confirm_inner(
     now: DateTime<Utc>,
     settings: &Settings,
     cbs: &mut Vec<String>,
-) -> Result<Map<String, Value>, OrderError> {
+) -> Result<Order, OrderError> {
     for attempt in 0..MAX_ATTEMPTS {
         let Live { order, version, .. } = load_for_call(store, id, agent_order_id, now, cbs).await?;
         match order.status {
@@ -209,7 +209,7 @@ async fn confirm_inner(
                     writes.push(update_order(&new, version));
                     writes.push(release_seats(&new));
                     if commit(store, writes, attempt).await? {
-                        tracing::info!(alitrip_order_id = id, code = code.code(), "confirm failed the order");
+                        tracing::info!(alitrip_order_id = id, code = ?code, "confirm failed the order");
                         return Err(closed_answer(&new));
                     }
                     continue;
@@ -224,12 +224,12 @@ async fn confirm_inner(
                 }
                 writes.push(update_order(&new, version));
                 if commit(store, writes, attempt).await? {
-                    tracing::info!(alitrip_order_id = id, status = new.status.code(), "order confirmed");
-                    return Ok(view::confirm_answer(&new));
+                    tracing::info!(alitrip_order_id = id, status = ?new.status, "order confirmed");
+                    return Ok(new);
                 }
             }
             OrderStatus::Issuing | OrderStatus::Issued | OrderStatus::Refunding | OrderStatus::Refunded => {
-                return Ok(view::confirm_answer(&order));
+                return Ok(order);
             }
             OrderStatus::Closed => return Err(closed_answer(&order)),
             OrderStatus::Cancelled => return Err(OrderError::state(CANCELLED_TEXT)),
@@ -240,7 +240,7 @@ async fn confirm_inner(
 
 /// Close an unpaid order (§3.11): `1` → `5` with its seats released; `4`/`5` answer success
 /// with no effect; a paid order answers `invalid-state`.
-pub async fn close(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply {
+pub async fn close(store: &dyn Store, id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply<Order> {
     Reply::gather(async |cbs| close_inner(store, id, agent_order_id, now, cbs).await).await
 }
 
@@ -250,7 +250,7 @@ async fn close_inner(
     agent_order_id: Option<&str>,
     now: DateTime<Utc>,
     cbs: &mut Vec<String>,
-) -> Result<Map<String, Value>, OrderError> {
+) -> Result<Order, OrderError> {
     for attempt in 0..MAX_ATTEMPTS {
         let Live { order, version, .. } = load_for_call(store, id, agent_order_id, now, cbs).await?;
         match order.status {
@@ -261,10 +261,10 @@ async fn close_inner(
                 new.ended_at = Some(now);
                 if commit(store, vec![update_order(&new, version), release_seats(&new)], attempt).await? {
                     tracing::info!(alitrip_order_id = id, "order closed");
-                    return Ok(view::close_answer(&new));
+                    return Ok(new);
                 }
             }
-            OrderStatus::Cancelled | OrderStatus::Closed => return Ok(view::close_answer(&order)),
+            OrderStatus::Cancelled | OrderStatus::Closed => return Ok(order),
             _ => return Err(OrderError::state(PAID_TEXT)),
         }
     }
@@ -316,10 +316,10 @@ pub async fn decide_issue(
                 tracing::info!(alitrip_order_id, "async issue decided after its deadline: timed out");
                 return Ok(IssueDecision { outcome: IssueOutcome::TimedOut, status: new.status, callback_ids: ids });
             }
-            return Err(OrderError::state(format!("订单状态为{}({}),不在出票中", new.status.code(), new.status.desc())));
+            return Err(OrderError::NotIssuing(new.status));
         }
         if order.status != OrderStatus::Issuing {
-            return Err(OrderError::state(format!("订单状态为{}({}),不在出票中", order.status.code(), order.status.desc())));
+            return Err(OrderError::NotIssuing(order.status));
         }
         let loaded = load_departure_record(store, &order.schedule_id).await?;
         let mut new = (*order).clone();

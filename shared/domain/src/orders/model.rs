@@ -1,4 +1,8 @@
 //! The order record and its pure rules.
+//!
+//! The enums below are stored spelled as the §5 codes, the spelling every record written so
+//! far has; what they mean to a partner (codes, texts) is `busgate_wire::orders`, whose tests
+//! check that the two spellings agree.
 
 use std::collections::BTreeMap;
 
@@ -32,29 +36,6 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            OrderStatus::Locked => "1",
-            OrderStatus::Issuing => "2",
-            OrderStatus::Issued => "3",
-            OrderStatus::Closed => "4",
-            OrderStatus::Cancelled => "5",
-            OrderStatus::Refunding => "9",
-            OrderStatus::Refunded => "11",
-        }
-    }
-    /// `statusDesc` (§5.1).
-    pub fn desc(self) -> &'static str {
-        match self {
-            OrderStatus::Locked => "等待付款",
-            OrderStatus::Issuing => "出票中",
-            OrderStatus::Issued => "出票成功",
-            OrderStatus::Closed => "订单关闭",
-            OrderStatus::Cancelled => "订单取消",
-            OrderStatus::Refunding => "退票中",
-            OrderStatus::Refunded => "退票成功",
-        }
-    }
     /// Whether tickets were issued (3, 9, 11): refunds and the fee query are allowed.
     pub fn is_issued(self) -> bool {
         matches!(self, OrderStatus::Issued | OrderStatus::Refunding | OrderStatus::Refunded)
@@ -85,16 +66,6 @@ pub enum TicketStatus {
 }
 
 impl TicketStatus {
-    pub fn code(self) -> &'static str {
-        match self {
-            TicketStatus::Pending => "1",
-            TicketStatus::Issued => "2",
-            TicketStatus::NoTicket => "3",
-            TicketStatus::Refunding => "4",
-            TicketStatus::Refunded => "5",
-            TicketStatus::RefundFailed => "6",
-        }
-    }
     /// Issued means 2, 4, 5 or 6 (§2.8 ¹): the ticket carries its codes.
     pub fn is_issued(self) -> bool {
         matches!(self, TicketStatus::Issued | TicketStatus::Refunding | TicketStatus::Refunded | TicketStatus::RefundFailed)
@@ -120,23 +91,6 @@ pub enum PassengerType {
     Adult,
     #[serde(rename = "1")]
     Child,
-}
-
-impl PassengerType {
-    pub fn code(self) -> &'static str {
-        match self {
-            PassengerType::Adult => "0",
-            PassengerType::Child => "1",
-        }
-    }
-    /// `0` or `1`; anything else (family B's `2` included) is refused.
-    pub fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "0" => Some(PassengerType::Adult),
-            "1" => Some(PassengerType::Child),
-            _ => None,
-        }
-    }
 }
 
 /// Certificate types (§5.3): SPI codes `1`–`4`, TOP codes `01`–`04`.
@@ -173,7 +127,8 @@ impl CertType {
     }
 }
 
-/// `bookFaildCode` values and the stored create refusals (§2.4, §5.5).
+/// Why a sale is refused (stopped, not enough seats, no such departure, details that do not
+/// match): the cause of a stored create refusal or of a failed issue (§2.4, §5.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefusalCode {
     /// `1102` 班次停运.
@@ -191,14 +146,6 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
-    pub fn code(self) -> &'static str {
-        match self {
-            RefusalCode::Stopped => "1102",
-            RefusalCode::NotEnoughSeats => "1104",
-            RefusalCode::UnknownSchedule => "1114",
-            RefusalCode::Mismatch => "1401",
-        }
-    }
     /// The official `bookFaildMsg` text [DOC 48229].
     pub fn text(self) -> &'static str {
         match self {
@@ -207,11 +154,6 @@ impl RefusalCode {
             RefusalCode::UnknownSchedule => "查询不到班次",
             RefusalCode::Mismatch => "班次信息有误,不能下单",
         }
-    }
-    pub fn from_code(code: &str) -> Option<Self> {
-        [RefusalCode::Stopped, RefusalCode::NotEnoughSeats, RefusalCode::UnknownSchedule, RefusalCode::Mismatch]
-            .into_iter()
-            .find(|c| c.code() == code)
     }
     /// `1401` text with a detail (§8.1): `班次信息有误,不能下单: <detail>`.
     pub fn mismatch_text(detail: &str) -> String {
@@ -464,8 +406,6 @@ pub struct Order {
     pub refunds: Vec<Refund>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub money_refunds: Vec<MoneyRefund>,
-    /// The create answer's data fields (JSON object text), repeated to a same-fingerprint retry.
-    pub create_answer: String,
 }
 
 impl Order {
@@ -519,7 +459,7 @@ pub struct RefusedCreate {
     pub alitrip_order_id: String,
     pub fingerprint: String,
     pub code: RefusalCode,
-    /// The full `retDesc`.
+    /// The full reason text.
     pub desc: String,
     pub schedule_id: String,
     pub at: DateTime<Utc>,

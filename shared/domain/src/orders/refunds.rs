@@ -4,21 +4,19 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
 
 use crate::catalogue::{load_departure_record, seats_key, LoadedDeparture};
 use crate::outbox::new_callback_id;
 use crate::store::{Condition, Store, StoreError, Write};
 
 use super::callbacks;
-use super::error::{OrderError, Reply};
+use super::error::{OrderError, RefundAccepted, RefundFee, Reply, TicketFee};
 use super::lifecycle::{self, departure_unchanged, load_for_call, Live};
 use super::model::{ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Refund, RefundLine, RefundState, RefusalCode, TicketStatus};
 use super::records::{
     self, commit, load_record, refund_key, refund_pointer_item, serial_insert, update_order, OrderRecord, RefundPointer, SerialRecord, Settings,
     MAX_ATTEMPTS,
 };
-use super::view;
 
 /// `invalid-state` text of an order that was not issued.
 pub const NOT_ISSUED_TEXT: &str = "订单未出票";
@@ -66,11 +64,10 @@ fn seats_back(order: &Order, n: usize, depart: DateTime<Utc>, now: DateTime<Utc>
 // Fee (§3.8)
 // ---------------------------------------------------------------------------------------------
 
-/// One flat entry of the fee answer.
-fn fee_entry(order: &Order, index: usize, loaded: &LoadedDeparture, now: DateTime<Utc>) -> Value {
-    let p = &order.passengers[index];
-    let t = &p.ticket;
-    let (surcharge, amount, refundable, desc) = match t.status {
+/// The refund price of one ticket as of `now`.
+fn ticket_fee(order: &Order, index: usize, loaded: &LoadedDeparture, now: DateTime<Utc>) -> TicketFee {
+    let t = &order.passengers[index].ticket;
+    let (surcharge, amount, refundable, reason) = match t.status {
         TicketStatus::Issued | TicketStatus::RefundFailed => {
             let q = loaded.departure.refund_quote(t.price, now);
             if q.refundable {
@@ -84,25 +81,11 @@ fn fee_entry(order: &Order, index: usize, loaded: &LoadedDeparture, now: DateTim
         }
         _ => (t.price, 0, false, Some(t.status.refusal_text().to_string())),
     };
-    let mut m = json!({
-        "passengerId": p.passenger_id,
-        "passengerName": p.name,
-        "passengerCertificateType": p.cert_type,
-        "passengerCertificateNo": p.cert_no,
-        "ticketId": t.ticket_id,
-        "ticketPrice": t.price,
-        "refundSurcharge": surcharge,
-        "refundAmount": amount,
-        "refundable": refundable,
-    });
-    if let Some(d) = desc {
-        m["refundDesc"] = Value::String(d);
-    }
-    m
+    TicketFee { passenger: index, surcharge, amount, refundable, reason }
 }
 
 /// Refund fee query (§3.8): every ticket of an issued order, priced as of `now`.
-pub async fn fee(store: &dyn Store, alitrip_order_id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply {
+pub async fn fee(store: &dyn Store, alitrip_order_id: &str, agent_order_id: Option<&str>, now: DateTime<Utc>) -> Reply<RefundFee> {
     Reply::gather(async |cbs| fee_inner(store, alitrip_order_id, agent_order_id, now, cbs).await).await
 }
 
@@ -112,19 +95,14 @@ async fn fee_inner(
     agent_order_id: Option<&str>,
     now: DateTime<Utc>,
     cbs: &mut Vec<String>,
-) -> Result<Map<String, Value>, OrderError> {
+) -> Result<RefundFee, OrderError> {
     let Live { order, .. } = load_for_call(store, id, agent_order_id, now, cbs).await?;
     if !order.status.is_issued() {
         return Err(OrderError::state(NOT_ISSUED_TEXT));
     }
     let loaded = departure_of(store, &order).await?;
-    let mut m = Map::new();
-    m.insert("agentOrderId".into(), order.agent_order_id.clone().into());
-    m.insert("alitripOrderId".into(), order.alitrip_order_id.clone().into());
-    m.insert("refundMode".into(), if loaded.departure.line.is_order_refund { "order" } else { "ticket" }.into());
-    let list: Vec<Value> = (0..order.passengers.len()).map(|i| fee_entry(&order, i, &loaded, now)).collect();
-    m.insert("passengerList".into(), Value::Array(list));
-    Ok(m)
+    let tickets = (0..order.passengers.len()).map(|i| ticket_fee(&order, i, &loaded, now)).collect();
+    Ok(RefundFee { whole_order: loaded.departure.line.is_order_refund, tickets, order })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +173,7 @@ fn match_entries(order: &Order, entries: &[RefundEntry]) -> Result<Vec<(usize, O
 /// Refund request (§3.9): checks in order, the stored answer for a repeat, then one atomic
 /// write: sync → tickets `5` with their seats back (D not passed) and the order re-derived;
 /// async → tickets `4`, order `9`, the refund waiting for [`decide_refund`].
-pub async fn apply_refund(store: &dyn Store, req: &RefundApplyRequest, now: DateTime<Utc>, settings: &Settings) -> Reply {
+pub async fn apply_refund(store: &dyn Store, req: &RefundApplyRequest, now: DateTime<Utc>, settings: &Settings) -> Reply<RefundAccepted> {
     Reply::gather(async |cbs| apply_inner(store, req, now, settings, cbs).await).await
 }
 
@@ -205,7 +183,7 @@ async fn apply_inner(
     now: DateTime<Utc>,
     settings: &Settings,
     cbs: &mut Vec<String>,
-) -> Result<Map<String, Value>, OrderError> {
+) -> Result<RefundAccepted, OrderError> {
     let mut attempt = 0;
     while attempt < MAX_ATTEMPTS {
         // 1–2.
@@ -215,7 +193,7 @@ async fn apply_inner(
         }
         let (loaded, cached) = departure_cached(store, settings, &order, attempt).await?;
         attempt += 1;
-        let outcome: Result<Option<Map<String, Value>>, OrderError> = async {
+        let outcome: Result<Option<RefundAccepted>, OrderError> = async {
             let whole = loaded.departure.line.is_order_refund;
             // 3.
             if req.entries.is_empty() && !whole {
@@ -235,7 +213,7 @@ async fn apply_inner(
             set.sort();
             let repeat = order.refunds.iter().rev().find(|r| r.state != RefundState::Failed && (whole || r.ticket_set() == set));
             if let Some(r) = repeat {
-                return Ok(Some(view::refund_answer(&order, r)));
+                return Ok(Some(RefundAccepted { refund: r.clone(), order: order.clone() }));
             }
             // 6.
             if selected.is_empty() {
@@ -309,7 +287,7 @@ async fn apply_inner(
             }
             if commit(store, writes, attempt).await? {
                 tracing::info!(alitrip_order_id = %order.alitrip_order_id, refund_id = %refund_id, tickets = refund.lines.len(), asynchronous, "refund accepted");
-                return Ok(Some(view::refund_answer(&new, &refund)));
+                return Ok(Some(RefundAccepted { order: new, refund }));
             }
             Ok(None)
         }

@@ -3,7 +3,7 @@
 
 use busgate_domain::catalogue::{self, Departure};
 use busgate_domain::gmt8;
-use busgate_wire::fliggy::{Data, Failure, RetCode};
+use busgate_wire::fliggy::{self, Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Map, Value};
@@ -157,9 +157,8 @@ pub async fn seats(app: &App, f: Fields<'_>) -> Answer {
             ("startTime", json!(a.start_time)),
             ("saleStatus", json!(a.sale_status)),
         ])),
-        Err(catalogue::SeatsError::UnknownSchedule) => Err(Failure::plain(RetCode::UnknownSchedule)),
-        Err(catalogue::SeatsError::Segment(e)) => Err(Failure::mismatch(&e.to_string())),
         Err(catalogue::SeatsError::Store(e)) => Err(store_failure(e)),
+        Err(e) => Err(fliggy::seats_failure(&e)),
     }
 }
 

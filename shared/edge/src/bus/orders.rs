@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use busgate_domain::orders::{self, CertType, CreateRequest, CustomAddress, OrderError, PassengerInput, PassengerType, Reply, Settings};
-use busgate_wire::fliggy::{Data, Failure, RetCode};
+use busgate_domain::orders::{self, CertType, CreateRequest, CustomAddress, OrderError, OrderStatus, PassengerInput, Reply, Settings};
+use busgate_wire::fliggy::{Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
-use serde_json::{Map, Value};
+use busgate_wire::orders as wire;
 
 use super::Answer;
 use crate::app::App;
@@ -29,26 +29,18 @@ pub(crate) fn settings(app: &App) -> Settings {
     }
 }
 
-/// A domain refusal in the bus envelope (§2.4).
+/// An order refusal in the bus envelope (§2.4), its detail logged when it is ours.
 pub(crate) fn failure(e: OrderError) -> Failure {
-    match e {
-        OrderError::NotFound => Failure::plain(RetCode::OrderNotFound),
-        OrderError::InvalidState(text) => Failure::new(RetCode::InvalidState, text),
-        OrderError::Invalid { path, problem } => Failure::invalid(FieldError::new(path, problem)),
-        OrderError::Refused { code, desc } => {
-            let rc = RetCode::from_code(code.code()).unwrap_or(RetCode::SystemError);
-            Failure::new(rc, desc)
-        }
-        OrderError::Busy(why) => {
-            tracing::warn!(reason = %why, "order busy");
-            Failure::plain(RetCode::SystemError)
-        }
-        OrderError::Store(e) => super::store_failure(e),
+    match &e {
+        OrderError::Busy(why) => tracing::warn!(reason = %why, "order busy"),
+        OrderError::Store(e) => tracing::error!(error = %e, "store failure"),
+        _ => {}
     }
+    wire::failure(e)
 }
 
-/// Hands the reply's callbacks to the queue (whatever the answer), then gives its data.
-pub(crate) async fn finish(app: &App, reply: Reply) -> Result<Map<String, Value>, Failure> {
+/// Hands the reply's callbacks to the queue (whatever the answer), then gives its outcome.
+pub(crate) async fn finish<T>(app: &App, reply: Reply<T>) -> Result<T, Failure> {
     if !reply.callback_ids.is_empty() {
         app.dispatch(&reply.callback_ids).await;
     }
@@ -135,7 +127,7 @@ pub fn parse_create(f: &Fields<'_>) -> Result<CreateRequest, Failure> {
         let cert_no = CertType::normalise_number(&ct, &no).map_err(|p| invalid(pf.path("passengerCertificateNo"), p))?;
         let passenger_type = match pf.opt_code("passengerType")? {
             None => None,
-            Some(c) => Some(PassengerType::from_code(&c).ok_or_else(|| invalid(pf.path("passengerType"), "must be 0 (adult) or 1 (child)"))?),
+            Some(c) => Some(wire::passenger_type(&c).ok_or_else(|| invalid(pf.path("passengerType"), "must be 0 (adult) or 1 (child)"))?),
         };
         let ticket_price = pf.opt_fen("ticketPrice")?;
         passengers.push(PassengerInput { name, cert_type: ct, cert_no, passenger_type, ticket_price });
@@ -164,11 +156,11 @@ pub fn parse_create(f: &Fields<'_>) -> Result<CreateRequest, Failure> {
 /// §3.5 create order / lock seats.
 pub async fn create(app: &App, f: Fields<'_>) -> Answer {
     let req = parse_create(&f)?;
-    let data = orders::create(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await.map_err(failure)?;
+    let order = orders::create(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await.map_err(failure)?;
     // Seats locked by a successful answer (a retried create, rare since Fliggy stops retrying
     // on success, counts again).
     crate::metrics::seats_sold(req.ticket_count as u64);
-    Ok(data.into())
+    Ok(wire::created(&order).into())
 }
 
 /// `alitripOrderId` (required) and `agentOrderId` (optional) of every order lookup (§2.5).
@@ -180,25 +172,25 @@ pub(crate) fn order_ids(f: &Fields<'_>) -> Result<(String, Option<String>), Fail
 pub async fn query(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::query(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await.map(Data::from)
+    finish(app, reply).await.map(|at| Data::from(wire::queried(&at)))
 }
 
 /// §3.7 confirm = issue tickets.
 pub async fn confirm(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::confirm(app.store.as_ref(), &id, agent.as_deref(), app.clock.now(), &settings(app)).await;
-    let issuing = matches!(&reply.result, Ok(data) if data.get("status").and_then(|s| s.as_str()) == Some("2"));
+    let issuing = matches!(&reply.result, Ok(order) if order.status == OrderStatus::Issuing);
     let answer = finish(app, reply).await;
     if issuing && app.config.issue_mode == crate::config::Mode::Async && app.config.auto_issue {
         // The automatic issue job; a lost job is covered by the deadline (出票超时).
         app.queue_issue(&id).await;
     }
-    answer.map(Data::from)
+    answer.map(|order| Data::from(wire::confirmed(&order)))
 }
 
 /// §3.11 close an unpaid order.
 pub async fn close(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::close(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await.map(Data::from)
+    finish(app, reply).await.map(|order| Data::from(wire::closed(&order)))
 }

@@ -1,8 +1,9 @@
 //! Refund interfaces: fee (§3.8) and apply (§3.9).
 
-use busgate_domain::orders::{self, RefundApplyRequest, RefundEntry};
+use busgate_domain::orders::{self, RefundApplyRequest, RefundEntry, RefundState};
 use busgate_wire::fliggy::{Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
+use busgate_wire::orders as wire;
 
 use super::orders::{cert_type, finish, order_ids, settings};
 use super::Answer;
@@ -41,7 +42,7 @@ pub fn parse_apply(f: &Fields<'_>) -> Result<RefundApplyRequest, Failure> {
 pub async fn fee(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::fee(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await.map(Data::from)
+    finish(app, reply).await.map(|fee| Data::from(wire::refund_fee(&fee)))
 }
 
 /// §3.9 refund request.
@@ -52,10 +53,11 @@ pub async fn apply(app: &App, f: Fields<'_>) -> Answer {
     if app.config.refund_mode == crate::config::Mode::Async && app.config.auto_refund {
         // A repeat answers the stored refund: queueing its job again is harmless (a decided
         // refund is not decided twice). A lost job is covered by the sweeper's deadline.
-        let pending = answer.as_ref().ok().filter(|d| d.get("status").and_then(|s| s.as_str()) == Some("9"));
-        if let Some(id) = pending.and_then(|d| d.get("refundId")).and_then(|v| v.as_str()) {
-            app.queue_refund(id).await;
+        if let Ok(a) = &answer {
+            if a.refund.state == RefundState::Pending {
+                app.queue_refund(&a.refund.refund_id).await;
+            }
         }
     }
-    answer.map(Data::from)
+    answer.map(|a| Data::from(wire::refund_accepted(&a)))
 }

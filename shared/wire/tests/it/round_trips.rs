@@ -4,16 +4,13 @@
 //! departure's version, the seat floor) and is read again, and a refusal is never answered
 //! from it. Counted on the memory store, which runs the same conformance suite as DynamoDB.
 
-#[path = "orders_fixture.rs"]
-mod fixture;
-
 use std::sync::Arc;
 
+use crate::fixture::orders::{self, create, OrderError, RefundApplyRequest, RefundEntry, RefusalCode, Settings};
+use crate::fixture::*;
 use busgate_domain::catalogue::{stop_departure, DepartureCache, ImportOptions};
-use busgate_domain::orders::{self, create, OrderError, RefundApplyRequest, RefundEntry, RefusalCode, Settings};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::{Counting, Store};
-use fixture::*;
 
 /// The fixture's catalogue behind a call counter.
 async fn counted() -> Arc<Counting<Arc<MemoryStore>>> {

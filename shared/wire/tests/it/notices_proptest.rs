@@ -1,9 +1,9 @@
 //! Mutated notices (dropped fields, wrong types, huge strings, invalid UTF-8, truncated bodies)
 //! are all refused with a 4xx and a message, store nothing, and never panic.
 
-use busgate_domain::notices::*;
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Counting;
+use busgate_wire::fenbeitong::*;
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -167,16 +167,16 @@ fn assert_refused(rt: &tokio::runtime::Runtime, body: &[u8]) -> Result<(), TestC
         Ok(n) => return Err(TestCaseError::fail(format!("accepted: {}", n.apply.id))),
         Err(e) => e,
     };
-    prop_assert!((400..500).contains(&e.status()), "{e:?}");
+    prop_assert!((400..500).contains(&status(&e)), "{e:?}");
     prop_assert!(!e.to_string().is_empty());
     let r = respond(&Err(e.clone()), "rid");
     let v: Value = serde_json::from_str(&r.body).map_err(|x| TestCaseError::fail(x.to_string()))?;
-    prop_assert_eq!(v["code"].as_u64(), Some(e.code() as u64));
+    prop_assert_eq!(v["code"].as_u64(), Some(code(&e) as u64));
     let msg = e.to_string();
     prop_assert_eq!(v["msg"].as_str(), Some(msg.as_str()));
     let store = Counting::new(MemoryStore::new());
     let now = Utc.with_ymd_and_hms(2022, 7, 10, 0, 0, 0).unwrap();
-    let out = rt.block_on(intake(&store, "acme", body, now));
+    let out = rt.block_on(receive(&store, "acme", body, now));
     prop_assert_eq!(out, Err(e));
     prop_assert_eq!(store.calls.total(), 0, "the store was not even touched");
     Ok(())
@@ -210,7 +210,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..512)) {
         if let Err(e) = validate(&body) {
-            prop_assert!((400..500).contains(&e.status()));
+            prop_assert!((400..500).contains(&status(&e)));
         }
     }
 

@@ -1,5 +1,6 @@
-//! A small catalogue and request builders shared by the order and refund tests (included with
-//! `#[path]`; it holds no tests of its own).
+//! A small catalogue and request builders shared by the order and refund tests (the
+//! `busgate-tests` crate includes it with `#[path]`; it holds no tests of its own), and the
+//! sale operations answering as Fliggy reads them.
 #![allow(dead_code)]
 
 use std::sync::Arc;
@@ -243,5 +244,41 @@ impl Store for Yielding {
     async fn transact(&self, writes: Vec<busgate_domain::store::Write>) -> Result<(), busgate_domain::store::StoreError> {
         tokio::task::yield_now().await;
         self.0.transact(writes).await
+    }
+}
+
+/// The domain's order operations, those that answer Fliggy returning their answers rendered
+/// as the bus handlers render them (`busgate_wire::orders`); everything else as it is.
+pub mod orders {
+    use busgate_domain::orders as domain;
+    pub use busgate_domain::orders::*;
+    use busgate_domain::store::Store;
+    use busgate_wire::orders as wire;
+    use chrono::{DateTime, Utc};
+    use serde_json::{Map, Value};
+
+    type Fields = Map<String, Value>;
+
+    fn rendered<T>(reply: Reply<T>, render: impl FnOnce(&T) -> Fields) -> Reply<Fields> {
+        Reply { result: reply.result.map(|t| render(&t)), callback_ids: reply.callback_ids }
+    }
+
+    pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, settings: &Settings) -> Result<Fields, OrderError> {
+        domain::create(store, req, now, settings).await.map(|o| wire::created(&o))
+    }
+    pub async fn query(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>) -> Reply<Fields> {
+        rendered(domain::query(store, id, agent, now).await, wire::queried)
+    }
+    pub async fn confirm(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>, settings: &Settings) -> Reply<Fields> {
+        rendered(domain::confirm(store, id, agent, now, settings).await, wire::confirmed)
+    }
+    pub async fn close(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>) -> Reply<Fields> {
+        rendered(domain::close(store, id, agent, now).await, wire::closed)
+    }
+    pub async fn fee(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>) -> Reply<Fields> {
+        rendered(domain::fee(store, id, agent, now).await, wire::refund_fee)
+    }
+    pub async fn apply_refund(store: &dyn Store, req: &RefundApplyRequest, now: DateTime<Utc>, settings: &Settings) -> Reply<Fields> {
+        rendered(domain::apply_refund(store, req, now, settings).await, wire::refund_accepted)
     }
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::error::NoticeError;
+use busgate_domain::notices::NoticeError;
 
 /// Deepest nesting accepted (a notice needs 3; unknown extra fields get some room).
 pub const MAX_DEPTH: usize = 16;

@@ -6,6 +6,7 @@ use busgate_domain::notices::*;
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::{Counting, Store};
+use busgate_wire::fenbeitong::*;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/fenbeitong/");
@@ -24,7 +25,7 @@ fn t0() -> DateTime<Utc> {
 async fn seeded() -> MemoryStore {
     let store = MemoryStore::new();
     for (i, (company, name)) in [("acme", "flight_refund.json"), ("acme", "hotel_refund.json"), ("globex", "train_rebook.json")].iter().enumerate() {
-        let out = intake(&store, company, &fixture(name), t0() + Duration::minutes(i as i64)).await.unwrap();
+        let out = receive(&store, company, &fixture(name), t0() + Duration::minutes(i as i64)).await.unwrap();
         assert!(matches!(out, IntakeOutcome::Accepted { .. }));
     }
     store
@@ -147,7 +148,7 @@ async fn a_second_decision_is_refused() {
     assert!(matches!(e, DecideError::AlreadyDecided { .. }));
     assert_eq!(store.query_index(Callback::index_pk(CallbackStatus::Pending), "").await.unwrap().len(), 1);
     // a redelivery of the notice after the decision is still a duplicate, not a new task
-    let out = intake(&store, "acme", &fixture("flight_refund.json"), t0()).await.unwrap();
+    let out = receive(&store, "acme", &fixture("flight_refund.json"), t0()).await.unwrap();
     assert_eq!(out, IntakeOutcome::Duplicate { apply_id: FLIGHT_ID.into() });
     assert_eq!(list(&store, false).await.unwrap()[0].status, NoticeStatus::Approved);
 }
@@ -185,7 +186,7 @@ async fn decide_input_errors() {
 #[tokio::test]
 async fn same_apply_id_from_another_company_is_a_conflict() {
     let store = seeded().await;
-    let e = intake(&store, "globex", &fixture("flight_refund.json"), t0()).await.unwrap_err();
+    let e = receive(&store, "globex", &fixture("flight_refund.json"), t0()).await.unwrap_err();
     assert_eq!(e, NoticeError::Conflict { apply_id: FLIGHT_ID.into() });
     assert_eq!(show(&store, FLIGHT_ID, &NoOrderLookup).await.unwrap().unwrap().record.company, "acme");
 }
@@ -193,13 +194,13 @@ async fn same_apply_id_from_another_company_is_a_conflict() {
 #[tokio::test]
 async fn intake_costs_one_transaction_and_invalid_costs_nothing() {
     let store = Counting::new(MemoryStore::new());
-    intake(&store, "acme", &fixture("hotel_refund.json"), t0()).await.unwrap();
+    receive(&store, "acme", &fixture("hotel_refund.json"), t0()).await.unwrap();
     assert_eq!(store.calls.total(), 1);
     store.calls.reset();
-    assert!(intake(&store, "acme", b"{}", t0()).await.is_err());
+    assert!(receive(&store, "acme", b"{}", t0()).await.is_err());
     assert_eq!(store.calls.total(), 0);
     // duplicate: the failed conditional put, then one read
-    intake(&store, "acme", &fixture("hotel_refund.json"), t0()).await.unwrap();
+    receive(&store, "acme", &fixture("hotel_refund.json"), t0()).await.unwrap();
     assert_eq!(store.calls.total(), 2);
 }
 

@@ -6,9 +6,22 @@ use chrono::{NaiveDate, NaiveTime};
 use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
-use super::error::{check_size, NoticeError};
+use busgate_domain::notices::*;
+
 use super::json::{self, child_path, exact_number, quote, shown, J};
-use super::model::*;
+
+/// Largest body accepted (V3).
+pub const MAX_BODY_BYTES: usize = 262_144;
+
+/// V3: refuses a body over [`MAX_BODY_BYTES`] (call it before reading more, with the declared
+/// length, and again with the bytes read).
+pub fn check_size(size: usize) -> Result<(), NoticeError> {
+    if size > MAX_BODY_BYTES {
+        Err(NoticeError::TooLarge { limit: MAX_BODY_BYTES, size })
+    } else {
+        Ok(())
+    }
+}
 
 /// Longest ordinary string field, in characters (V13).
 pub const MAX_STRING_CHARS: usize = 256;

@@ -2,18 +2,15 @@
 //! refunds, counter refunds and stopped departures (fliggy-bus.md §3.8, §3.9, §4.3, §4.4,
 //! §8.3–§8.6), on the memory store.
 
-#[path = "orders_fixture.rs"]
-mod fixture;
-
-use busgate_domain::catalogue::{stop_departure, ImportOptions};
-use busgate_domain::orders::{
+use crate::fixture::orders::{
     self, apply_refund, create, decide_refund, get_order, list_pending_refunds, money_refund, offline_refund, refund_stopped_departure, ForceReason,
     OrderError, OrderStatus, RefundApplyRequest, RefundEntry, RefundState, RefusalCode, Settings, TicketStatus,
 };
+use crate::fixture::*;
+use busgate_domain::catalogue::{stop_departure, ImportOptions};
 use busgate_domain::outbox::{Callback, Destination};
 use busgate_domain::store::Store;
 use chrono::{DateTime, Duration, Utc};
-use fixture::*;
 use serde_json::{json, Map, Value};
 
 async fn payload(store: &dyn Store, id: &str) -> (String, String) {

@@ -1,20 +1,17 @@
 //! Orders: create, query, confirm, close, expiry, the sweeper and async issue decisions
 //! (fliggy-bus.md §2.5, §2.7, §3.5–§3.7, §3.11, §4.2, §8.10), on the memory store.
 
-#[path = "orders_fixture.rs"]
-mod fixture;
-
 use std::sync::Arc;
 
-use busgate_domain::catalogue::{stop_departure, ImportOptions};
-use busgate_domain::orders::{
+use crate::fixture::orders::{
     self, callbacks, create, decide_issue, expire_due, get_order, list_issuing, list_locked, orders_of_departure, IssueOutcome, OrderError,
     OrderStatus, PassengerType, RefusalCode, TicketStatus,
 };
+use crate::fixture::*;
+use busgate_domain::catalogue::{stop_departure, ImportOptions};
 use busgate_domain::outbox::{Callback, Destination};
 use busgate_domain::store::Store;
 use chrono::{Duration, NaiveTime};
-use fixture::*;
 use serde_json::{json, Value};
 
 fn refused(code: RefusalCode, desc: &str) -> OrderError {
@@ -105,6 +102,8 @@ async fn create_query_confirm_sync_query() {
 
     // Close after payment: invalid-state.
     assert_eq!(orders::close(s, "900000000001", None, t).await.result, Err(OrderError::InvalidState("订单已支付,请走退票流程".into())));
+    // A retried create, after the issue, still gets the first answer (the order as created).
+    assert_eq!(create(s, &request("900000000001", 2), t + Duration::minutes(20), &settings()).await.unwrap(), a);
 }
 
 #[tokio::test]
@@ -162,7 +161,7 @@ async fn confirm_async_then_decide_success_and_failure() {
     assert_eq!(c["status"], "3");
     assert_eq!(c["agentIssueTime"], "2022-11-01 10:05:00");
     // A second decision is refused.
-    assert!(matches!(decide_issue(s, "900000000002", false, None, None, t).await, Err(OrderError::InvalidState(_))));
+    assert!(matches!(decide_issue(s, "900000000002", false, None, None, t).await, Err(OrderError::NotIssuing(OrderStatus::Issued))));
 
     // Failure with a code: 4, seats back, stored failure on confirm.
     create(s, &request("900000000003", 2), now(), &cfg).await.unwrap();
