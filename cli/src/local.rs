@@ -193,7 +193,7 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     let app = App::new(config, store, queue, clock);
     // The in-process queue starts empty: callbacks left pending by an earlier run (or by a
     // back-office command run while the server was stopped) are queued again now.
-    let requeued = busgate_edge::delivery::requeue_overdue(&app, chrono::Duration::zero()).await.map_err(|e| e.to_string())?;
+    let requeued = busgate_edge::outbound::delivery::requeue_overdue(&app, chrono::Duration::zero()).await.map_err(|e| e.to_string())?;
     if requeued > 0 {
         tracing::info!(requeued, "pending callbacks queued again");
     }
@@ -206,8 +206,8 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
     let background = vec![
-        tokio::spawn(busgate_edge::delivery::run_local_worker(app.clone())),
-        tokio::spawn(busgate_edge::sweeper::run_local_sweeper(app.clone(), opts.sweep_every)),
+        tokio::spawn(busgate_edge::outbound::delivery::run_local_worker(app.clone())),
+        tokio::spawn(busgate_edge::outbound::sweeper::run_local_sweeper(app.clone(), opts.sweep_every)),
     ];
     Ok(Running { addr, app, fake_top, server, background })
 }

@@ -10,7 +10,7 @@ use busgate_adapters::InProcessQueue;
 use busgate_domain::outbox::{new_callback_id, Callback, CallbackStatus};
 use busgate_domain::queue::{Lane, Queue};
 use busgate_domain::store::Store;
-use busgate_edge::delivery::{self, Disposition};
+use busgate_edge::outbound::delivery::{self, Disposition};
 use busgate_edge::App;
 use busgate_tests::start_local;
 

@@ -148,10 +148,20 @@ fn symbols(function: &str) -> String {
 #[test]
 fn each_function_links_only_what_its_interface_uses() {
     // Demangled paths of the code a catalogue read must not carry.
-    let others = ["aws_sdk_sqs::", "busgate_domain::orders::", "busgate_domain::cases::", "busgate_domain::notices::", "busgate_edge::partners::"];
+    let others = [
+        "aws_sdk_sqs::",
+        "busgate_domain::orders::",
+        "busgate_domain::cases::",
+        "busgate_domain::notices::",
+        "busgate_wire::orders::",
+        "busgate_wire::fenbeitong::",
+        "busgate_edge::inbound::relation::",
+        "busgate_edge::inbound::fenbeitong::",
+        "busgate_edge::outbound::",
+    ];
     for function in ["seats", "from-cities", "to-cities", "lines", "stopped-schedules"] {
         let syms = symbols(function);
-        assert!(syms.contains("busgate_edge::bus::catalogue::"), "{function} has no catalogue handler?");
+        assert!(syms.contains("busgate_edge::inbound::bus::catalogue::"), "{function} has no catalogue handler?");
         for other in others {
             assert!(!syms.contains(other), "{function} links {other}");
         }
@@ -159,7 +169,7 @@ fn each_function_links_only_what_its_interface_uses() {
     // A writer has the queue client and its own domain, not the partners'.
     let create = symbols("orders-create");
     assert!(create.contains("aws_sdk_sqs::") && create.contains("busgate_domain::orders::"));
-    assert!(!create.contains("busgate_domain::notices::") && !create.contains("busgate_edge::bus::catalogue::seats"));
+    assert!(!create.contains("busgate_domain::notices::") && !create.contains("busgate_edge::inbound::bus::catalogue::seats"));
     let relation = symbols("relation");
     assert!(relation.contains("busgate_domain::cases::") && !relation.contains("busgate_domain::orders::create"));
 }

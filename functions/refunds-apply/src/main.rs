@@ -1,7 +1,8 @@
 //! Lambda for the `refunds-apply` interface: wiring only. It names its interface, so the binary links
 //! that handler alone; the handler is shared with local mode.
 
-use busgate_edge::{bus, lambda};
+use busgate_edge::inbound::bus;
+use busgate_edge::lambda;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

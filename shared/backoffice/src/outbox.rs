@@ -90,11 +90,11 @@ pub async fn replay(app: &App, ids: Vec<String>, all_dead: bool) -> Result<Admin
         return Ok(AdminOutput::new("no callback given", json!({"replayed": [], "skipped": [], "callback_ids": []})));
     }
     // `replay` hands each one to the queue itself.
-    let mut replayed = busgate_edge::delivery::replay(app, &ids).await.map_err(|e| e.to_string())?;
+    let mut replayed = busgate_edge::outbound::delivery::replay(app, &ids).await.map_err(|e| e.to_string())?;
     // The dead-letter queue holds the same callbacks (and what SQS redrive moved there): take
     // them out, so it is empty again once everything was replayed.
     let wanted: std::collections::HashSet<String> = ids.iter().cloned().collect();
-    let drained = busgate_edge::delivery::drain_dead_letters(app, (!all_dead).then_some(&wanted)).await?;
+    let drained = busgate_edge::outbound::delivery::drain_dead_letters(app, (!all_dead).then_some(&wanted)).await?;
     for id in drained.replayed.iter() {
         if !replayed.contains(id) {
             replayed.push(id.clone());

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::routes::Route;
+use crate::inbound::routes::Route;
 
 /// A secret value; prints as `***`.
 #[derive(Clone, Default, PartialEq, Eq)]

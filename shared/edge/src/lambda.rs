@@ -6,7 +6,7 @@ use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 
 use crate::app::App;
 use crate::config::{Config, Requirement};
-use crate::pipeline::{Inbound, Outbound};
+use crate::inbound::pipeline::{Inbound, Outbound};
 
 /// Structured JSON logs (CloudWatch, request id from the runtime's span): lambda_runtime's
 /// default subscriber (`AWS_LAMBDA_LOG_FORMAT`, level from `AWS_LAMBDA_LOG_LEVEL` or
@@ -81,15 +81,15 @@ where
 
 /// Runs the function of one bus interface. It links that interface's handler and nothing of
 /// the others; a catalogue read (`!I::WRITES`) builds no queue client either.
-pub async fn run_bus<I: crate::bus::Interface>() -> Result<(), lambda_runtime::Error> {
+pub async fn run_bus<I: crate::inbound::bus::Interface>() -> Result<(), lambda_runtime::Error> {
     let app = I::connect(init_config(I::NEEDS).await?).await;
-    serve_http(app, |app, req| async move { crate::pipeline::handle_bus::<I>(&app, req).await }).await
+    serve_http(app, |app, req| async move { crate::inbound::pipeline::handle_bus::<I>(&app, req).await }).await
 }
 
 /// Runs the collaboration work order callback's function.
 pub async fn run_relation() -> Result<(), lambda_runtime::Error> {
     let app = init(&[Requirement::QimenSecret, Requirement::Queue]).await?;
-    serve_http(app, |app, req| async move { crate::pipeline::handle_relation(&app, req).await }).await
+    serve_http(app, |app, req| async move { crate::inbound::pipeline::handle_relation(&app, req).await }).await
 }
 
 /// Runs the Fenbeitong notice function.
@@ -100,7 +100,7 @@ pub async fn run_fenbeitong() -> Result<(), lambda_runtime::Error> {
         lambda_runtime::Error::from(format!("configuration: {e}"))
     })?;
     let app = App::aws(config).await;
-    serve_http(app, |app, req| async move { crate::pipeline::handle_fenbeitong(&app, req).await }).await
+    serve_http(app, |app, req| async move { crate::inbound::pipeline::handle_fenbeitong(&app, req).await }).await
 }
 
 /// Time kept back from the function's deadline to answer the batch (and settle what finished).
@@ -146,17 +146,17 @@ pub async fn worker_batch(
         ids.push(id.clone());
         let (app, http, receipt) = (app.clone(), http.clone(), record.receipt_handle.clone());
         attempts.spawn(async move {
-            let d = crate::delivery::attempt(&app, &http, &body).await;
+            let d = crate::outbound::delivery::attempt(&app, &http, &body).await;
             let settled = match &d {
-                crate::delivery::Disposition::Done => true,
-                crate::delivery::Disposition::RetryAfter(secs) => {
+                crate::outbound::delivery::Disposition::Done => true,
+                crate::outbound::delivery::Disposition::RetryAfter(secs) => {
                     if let Some(receipt) = &receipt {
                         let _ = app.queue.retry_after(Lane::Main, receipt, *secs).await;
                     }
                     false
                 }
                 // Deleted from the main queue (by the event source) only once it is in the DLQ.
-                crate::delivery::Disposition::Dead(_) => app.queue.send(Lane::Dead, &body, 0).await.is_ok(),
+                crate::outbound::delivery::Disposition::Dead(_) => app.queue.send(Lane::Dead, &body, 0).await.is_ok(),
             };
             (id, settled)
         });
@@ -188,7 +188,7 @@ pub async fn run_sweeper() -> Result<(), lambda_runtime::Error> {
     let app = init(&[Requirement::Queue]).await?;
     lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let app = app.clone();
-        async move { Ok::<_, lambda_runtime::Error>(serde_json::json!({"report": crate::sweeper::sweep(&app).await})) }
+        async move { Ok::<_, lambda_runtime::Error>(serde_json::json!({"report": crate::outbound::sweeper::sweep(&app).await})) }
     }))
     .await
 }

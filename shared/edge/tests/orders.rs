@@ -55,7 +55,7 @@ async fn env(vars: &[(&str, &str)]) -> Env {
 async fn call(e: &Env, route: Route, body: Value) -> Result<Map<String, Value>, Failure> {
     let bytes = serde_json::to_vec(&body).unwrap();
     let map = parse_object(&bytes).map_err(Failure::from)?;
-    busgate_edge::bus::dispatch(&e.app, route, Fields::new(&map)).await.map(fliggy::Data::into_fields)
+    busgate_edge::inbound::bus::dispatch(&e.app, route, Fields::new(&map)).await.map(fliggy::Data::into_fields)
 }
 
 fn rendered(r: &Result<Map<String, Value>, Failure>) -> String {
@@ -421,12 +421,12 @@ async fn async_refund_through_the_interface() {
 
 /// Receives every message on the main lane and runs the worker's attempt on each (no partner
 /// is called: only jobs are expected here).
-async fn run_jobs(e: &Env) -> Vec<busgate_edge::delivery::Disposition> {
+async fn run_jobs(e: &Env) -> Vec<busgate_edge::outbound::delivery::Disposition> {
     use busgate_domain::queue::Queue;
     let http = reqwest::Client::new();
     let mut out = Vec::new();
     for m in e.queue.receive(Lane::Main, 10, 0).await.unwrap() {
-        out.push(busgate_edge::delivery::attempt(&e.app, &http, &m.body).await);
+        out.push(busgate_edge::outbound::delivery::attempt(&e.app, &http, &m.body).await);
         e.queue.delete(Lane::Main, &m.receipt).await.unwrap();
     }
     out
@@ -445,7 +445,7 @@ async fn an_async_refund_is_approved_by_the_automatic_job_once() {
     assert_eq!(e.queue.depth(Lane::Main), 2);
     e.clock.set(now() + Duration::seconds(3));
     let done = run_jobs(&e).await;
-    assert_eq!(done, [busgate_edge::delivery::Disposition::Done, busgate_edge::delivery::Disposition::Done]);
+    assert_eq!(done, [busgate_edge::outbound::delivery::Disposition::Done, busgate_edge::outbound::delivery::Disposition::Done]);
     // One decision: tickets 5, seat back, order 11, and exactly one refund.confirm queued.
     let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000071"})).await.unwrap();
     assert_eq!(q["status"], "11");
@@ -468,10 +468,10 @@ async fn with_automation_off_the_sweeper_approves_a_refund_left_pending_past_its
     let a = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000072","passengerList":[{"passengerId":"1"}]})).await.unwrap();
     assert_eq!(e.queue.depth(Lane::Main), 0, "no automatic job");
     e.clock.set(now() + Duration::minutes(29));
-    busgate_edge::sweeper::sweep(&e.app).await;
+    busgate_edge::outbound::sweeper::sweep(&e.app).await;
     assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "9");
     e.clock.set(now() + Duration::minutes(31));
-    let report = busgate_edge::sweeper::sweep(&e.app).await;
+    let report = busgate_edge::outbound::sweeper::sweep(&e.app).await;
     assert!(report.contains("1 overdue refunds approved"), "{report}");
     assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "11");
     let callbacks =
@@ -498,7 +498,7 @@ async fn replaying_all_dead_empties_the_dead_letter_lane_whatever_put_a_message_
     for id in ["CBDEAD", "CBPENDING"] {
         e.queue.send(Lane::Dead, &QueueMessage::Deliver { callback_id: id.into() }.body(), 0).await.unwrap();
     }
-    let drained = busgate_edge::delivery::drain_dead_letters(&e.app, None).await.unwrap();
+    let drained = busgate_edge::outbound::delivery::drain_dead_letters(&e.app, None).await.unwrap();
     assert_eq!((drained.replayed.clone(), drained.removed, drained.left), (vec!["CBDEAD".to_string()], 2, 0));
     assert_eq!(e.queue.depth(Lane::Dead), 0);
     assert_eq!(e.queue.depth(Lane::Main), 2, "both queued for delivery again");
@@ -508,7 +508,7 @@ async fn replaying_all_dead_empties_the_dead_letter_lane_whatever_put_a_message_
     e.queue.send(Lane::Dead, &QueueMessage::Deliver { callback_id: "CBDEAD".into() }.body(), 0).await.unwrap();
     e.queue.send(Lane::Dead, &QueueMessage::Deliver { callback_id: "CBOTHER".into() }.body(), 0).await.unwrap();
     let only: std::collections::HashSet<String> = ["CBDEAD".to_string()].into();
-    let drained = busgate_edge::delivery::drain_dead_letters(&e.app, Some(&only)).await.unwrap();
+    let drained = busgate_edge::outbound::delivery::drain_dead_letters(&e.app, Some(&only)).await.unwrap();
     assert_eq!((drained.removed, drained.left), (1, 1));
     let left = e.queue.receive(Lane::Dead, 10, 0).await.unwrap();
     assert_eq!(left.len(), 1);

@@ -10,16 +10,16 @@ use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::metrics;
-use crate::top;
+use crate::outbound::top;
 
 /// Sends a callback's request to its partner; returns the outcome and the raw answer.
 async fn send(app: &App, http: &reqwest::Client, cb: &Callback, now: DateTime<Utc>) -> (Outcome, Option<String>) {
     match &cb.destination {
         Destination::Top { method, params } => {
-            let params = crate::partners::complete_top_params(app, method, params);
+            let params = crate::outbound::relation::complete_top_params(app, method, params);
             top::call(http, &app.config.top, method, &params, now).await
         }
-        Destination::Fenbeitong { company, data } => (crate::partners::send_fenbeitong(app, http, company, data, now).await, None),
+        Destination::Fenbeitong { company, data } => (crate::outbound::fenbeitong::send(app, http, company, data, now).await, None),
     }
 }
 
@@ -101,7 +101,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
     );
     tracing::info!(callback = %cb.id, subject = %cb.subject, attempts = cb.attempts, ?disposition, "callback attempt");
     if !matches!(disposition, Disposition::RetryAfter(_)) {
-        crate::partners::after_final_outcome(app, &cb, &disposition, answer.as_deref(), now).await;
+        crate::outbound::relation::after_final_outcome(app, &cb, &disposition, answer.as_deref(), now).await;
     }
     if let Err(e) = record(app, &cb, item.version).await {
         // The outcome stays unrecorded: a delivered callback could be sent again, which the

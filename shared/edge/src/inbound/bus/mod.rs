@@ -7,7 +7,7 @@ use busgate_wire::json::Fields;
 
 use crate::app::App;
 use crate::config::{Config, Requirement};
-use crate::routes::Route;
+use crate::inbound::routes::Route;
 
 mod catalogue;
 mod orders;

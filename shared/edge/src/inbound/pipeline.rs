@@ -13,8 +13,8 @@ use busgate_wire::json::{parse_object, Fields};
 use bytes::Bytes;
 
 use crate::app::App;
+use crate::inbound::routes::Route;
 use crate::metrics;
-use crate::routes::Route;
 
 /// A request as it arrived: raw query, headers as on the wire, raw body.
 #[derive(Debug, Clone, Default)]
@@ -63,25 +63,25 @@ pub async fn handle(app: &App, route: Route, req: Inbound) -> Outbound {
         Route::Relation => handle_relation(app, req).await,
         Route::FenbeitongNotify => handle_fenbeitong(app, req).await,
         bus => {
-            let every: &Handler = &move |app, f| Box::pin(crate::bus::dispatch(app, bus, f));
+            let every: &Handler = &move |app, f| Box::pin(crate::inbound::bus::dispatch(app, bus, f));
             in_span(bus, &req.request_id.clone(), bus_answer(app, bus, &req, every)).await
         }
     }
 }
 
 /// Serves a request of one bus interface: the Lambda of `I` links `I`'s handler only.
-pub async fn handle_bus<I: crate::bus::Interface>(app: &App, req: Inbound) -> Outbound {
+pub async fn handle_bus<I: crate::inbound::bus::Interface>(app: &App, req: Inbound) -> Outbound {
     in_span(I::ROUTE, &req.request_id.clone(), bus_answer(app, I::ROUTE, &req, &I::call)).await
 }
 
 /// Serves the collaboration work order callback.
 pub async fn handle_relation(app: &App, req: Inbound) -> Outbound {
-    in_span(Route::Relation, &req.request_id.clone(), crate::partners::relation(app, &req)).await
+    in_span(Route::Relation, &req.request_id.clone(), crate::inbound::relation::relation(app, &req)).await
 }
 
 /// Serves a Fenbeitong notice.
 pub async fn handle_fenbeitong(app: &App, req: Inbound) -> Outbound {
-    in_span(Route::FenbeitongNotify, &req.request_id.clone(), crate::partners::fenbeitong(app, &req)).await
+    in_span(Route::FenbeitongNotify, &req.request_id.clone(), crate::inbound::fenbeitong::notify(app, &req)).await
 }
 
 /// Runs `answer` in the request's span, then logs and counts the outcome. The span follows the
@@ -102,7 +102,7 @@ async fn in_span(route: Route, request_id: &str, answer: impl std::future::Futur
 }
 
 /// What the pipeline calls once a bus request is verified and parsed.
-type Handler = dyn for<'a> Fn(&'a App, Fields<'a>) -> crate::bus::BusFuture<'a> + Sync;
+type Handler = dyn for<'a> Fn(&'a App, Fields<'a>) -> crate::inbound::bus::BusFuture<'a> + Sync;
 
 /// A bus request through the pipeline and `handler`, in the bus envelope.
 async fn bus_answer(app: &App, route: Route, req: &Inbound, handler: &Handler) -> (Outbound, String) {

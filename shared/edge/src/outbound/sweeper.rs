@@ -27,7 +27,7 @@ pub async fn sweep(app: &App) -> String {
             String::new()
         }
     };
-    let requeued = match crate::delivery::requeue_overdue(app, chrono::Duration::minutes(15)).await {
+    let requeued = match crate::outbound::delivery::requeue_overdue(app, chrono::Duration::minutes(15)).await {
         Ok(n) => n,
         Err(e) => {
             tracing::error!(error = %e, "re-queue of overdue callbacks failed");

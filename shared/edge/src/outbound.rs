@@ -1,0 +1,9 @@
+//! Calls we make to partners: the outbox worker ([`delivery`]) sending TOP callbacks
+//! ([`top`]), collaboration actions ([`relation`]) and Fenbeitong decisions ([`fenbeitong`]),
+//! and the [`sweeper`] that keeps deadlines and requeues what is overdue.
+
+pub mod delivery;
+pub mod fenbeitong;
+pub mod relation;
+pub mod sweeper;
+pub mod top;
