@@ -286,7 +286,7 @@ pub fn signing_tamper(data: &[u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Partner parsers: busgate_wire::fenbeitong, busgate_domain::cases
+// Partner parsers: busgate_wire::fenbeitong, busgate_wire::relation
 
 /// Fenbeitong notices: `validate` never panics, refuses with a 4xx JSON answer, and a valid
 /// notice validates the same way twice.
@@ -316,7 +316,8 @@ pub fn notices_validate(data: &[u8]) {
 /// Collaboration work orders: `parse_inbound` never panics, and an accepted message has a
 /// replay key and a canonical form.
 pub fn cases_parse_inbound(data: &[u8]) {
-    use busgate_domain::cases::{canonical_json, parse_inbound, replay_key, RelationConfig};
+    use busgate_domain::cases::{replay_key, RelationConfig};
+    use busgate_wire::relation::{canonical_json, parse_inbound};
     for numeric in [true, false] {
         let cfg = RelationConfig { numeric_order_id: numeric, ..Default::default() };
         if let Ok(msg) = parse_inbound(data, &cfg) {

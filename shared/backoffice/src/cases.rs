@@ -2,8 +2,10 @@
 
 use std::str::FromStr;
 
+// An operator reads a case refusal with its §1.8 code, as Fliggy's service desk would quote it.
 use busgate_domain::cases::{self, CaseDetail, CaseSummary, Owner, SendKind, SendReceipt};
 use busgate_edge::App;
+use busgate_wire::relation;
 use serde_json::{json, Value};
 
 use super::table::{cut, or_dash, render};
@@ -22,7 +24,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 
 pub async fn list(app: &App, open_only: bool, order_id: Option<&str>) -> Result<AdminOutput, String> {
     // The domain lists urged and near-SLA cases first.
-    let cases: Vec<CaseSummary> = cases::list(app.store.as_ref(), open_only, order_id).await.map_err(|e| e.to_string())?;
+    let cases: Vec<CaseSummary> = cases::list(app.store.as_ref(), open_only, order_id).await.map_err(|e| relation::error_info(&e))?;
     let rows: Vec<Vec<String>> = cases
         .iter()
         .map(|c| {
@@ -99,7 +101,7 @@ fn detail_text(d: &CaseDetail) -> String {
 }
 
 pub async fn show(app: &App, id: &str) -> Result<AdminOutput, String> {
-    let detail = cases::show(app.store.as_ref(), id).await.map_err(|e| e.to_string())?;
+    let detail = cases::show(app.store.as_ref(), id).await.map_err(|e| relation::error_info(&e))?;
     Ok(AdminOutput::new(detail_text(&detail), to_json(&detail)))
 }
 
@@ -118,8 +120,8 @@ fn receipt(app_text: String, r: &SendReceipt) -> AdminOutput {
 }
 
 pub async fn send(app: &App, id: &str, kind: &str, note: &str, operator: &str) -> Result<AdminOutput, String> {
-    let kind = SendKind::from_str(kind).map_err(|e| e.to_string())?;
-    let r = cases::send(app.store.as_ref(), id, kind, note, operator, app.clock.now()).await.map_err(|e| e.to_string())?;
+    let kind = SendKind::from_str(kind).map_err(|e| relation::error_info(&e))?;
+    let r = cases::send(app.store.as_ref(), id, kind, note, operator, app.clock.now()).await.map_err(|e| relation::error_info(&e))?;
     let text = match &r.callback_id {
         Some(cb) => {
             app.dispatch(std::slice::from_ref(cb)).await;
@@ -137,7 +139,7 @@ pub async fn send(app: &App, id: &str, kind: &str, note: &str, operator: &str) -
 }
 
 pub async fn open(app: &App, order_id: &str, note: &str, operator: &str) -> Result<AdminOutput, String> {
-    let r = cases::open(app.store.as_ref(), order_id, note, operator, app.clock.now()).await.map_err(|e| e.to_string())?;
+    let r = cases::open(app.store.as_ref(), order_id, note, operator, app.clock.now()).await.map_err(|e| relation::error_info(&e))?;
     if let Some(cb) = &r.callback_id {
         app.dispatch(std::slice::from_ref(cb)).await;
     }

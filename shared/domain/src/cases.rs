@@ -1,14 +1,14 @@
 //! Collaboration work orders (协同工单) between Fliggy's customer service and us
 //! (partners.md §1 and the Busgate decisions at its top).
 //!
-//! * [`parse_inbound`] validates a message from its raw body (§1.9); [`machine::transition`]
-//!   is the case state machine of §1.5–§1.6 for both kinds of case and both directions.
-//! * [`receive`] handles one inbound message over the [`Store`](crate::store::Store) port and
-//!   returns the [`RelationAnswer`] that `busgate_wire::relation` renders. Replays inside the
-//!   TTL get the stored answer (successes only are stored); a repeated start returns the
-//!   same `relation_case_id`; a repeated end succeeds; urges are counted; in SENT_BACK a
-//!   start for the same `case_id` reopens the case. Every refusal carries its §1.8 code and
-//!   changes nothing.
+//! * [`machine::transition`] is the case state machine of §1.5–§1.6 for both kinds of case
+//!   and both directions.
+//! * [`receive`] handles one inbound message (read by `busgate_wire::relation`, which also
+//!   renders the answer) over the [`Store`](crate::store::Store) port. Replays inside the TTL
+//!   get the stored answer (successes only are stored); a repeated start returns the same
+//!   `relation_case_id`; a repeated end succeeds; urges are counted; in SENT_BACK a start for
+//!   the same `case_id` reopens the case. Every refusal is a [`CaseError`] kind and changes
+//!   nothing.
 //! * Operator commands: [`list`], [`show`], [`send`], [`open`]. Outbound messages become
 //!   outbox callbacks for `alitrip.serve.workorder.relation` (see [`outbound`] for what the
 //!   sender must do, including filling `caller_info` from configuration); the state moves
@@ -16,7 +16,6 @@
 //! * Every accepted inbound message, every outbound message and every outcome is a history
 //!   entry with its time and operator. Record layout: [`records`].
 
-pub mod inbound;
 pub mod machine;
 pub mod model;
 pub mod operator;
@@ -24,14 +23,14 @@ pub mod outbound;
 pub mod records;
 pub mod service;
 
-pub use inbound::{canonical_json, parse_inbound, replay_key};
 pub use model::{
-    codes, Action, ActionStatus, Actor, Attributes, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry, InboundMessage,
-    Owner, RelationAnswer, RelationConfig, RelationType,
+    is_order_id, Action, ActionStatus, Actor, Attributes, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry,
+    InboundMessage, Owner, RelationConfig, RelationType,
 };
 pub use operator::{list, open, record_callback_outcome, record_outcome, send, show, sort_for_operator, OutcomeEffect, SendKind, SendReceipt};
 pub use outbound::{
     action_of, fill_caller_info, ActionRef, OutboundOutcome, OutboundReply, RelationRequest, TopErrorResponse, CALLER_INFO_PARAM,
     CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
 };
-pub use service::{receive, receive_with};
+pub use records::Accepted;
+pub use service::{receive, replay_key};

@@ -4,8 +4,93 @@
 //! for every answer except our own failure (`E_INTERNAL`, HTTP 500, so that Fliggy retries).
 //! This is the one renderer of that body.
 
-use busgate_domain::cases::{codes, RelationAnswer};
+use busgate_domain::cases::{self, CaseError, RelationConfig};
+use busgate_domain::store::Store;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+mod inbound;
+
+pub use inbound::{canonical_json, parse_inbound};
+
+/// Error codes of partners.md §1.8 as amended by the Busgate decisions (`error_info` is
+/// `"<CODE>: <detail>"`).
+pub mod codes {
+    pub const MALFORMED_JSON: &str = "E_MALFORMED_JSON";
+    pub const TOO_LARGE: &str = "E_TOO_LARGE";
+    pub const MEDIA_TYPE: &str = "E_MEDIA_TYPE";
+    pub const TIMESTAMP: &str = "E_TIMESTAMP";
+    pub const MISSING_FIELD: &str = "E_MISSING_FIELD";
+    pub const INVALID_ENUM: &str = "E_INVALID_ENUM";
+    pub const INVALID_FORMAT: &str = "E_INVALID_FORMAT";
+    pub const DIRECTION: &str = "E_DIRECTION";
+    pub const CASE_NOT_FOUND: &str = "E_CASE_NOT_FOUND";
+    pub const CASE_CLOSED: &str = "E_CASE_CLOSED";
+    pub const INVALID_TRANSITION: &str = "E_INVALID_TRANSITION";
+    pub const CONFLICT: &str = "E_CONFLICT";
+    pub const INTERNAL: &str = "E_INTERNAL";
+    /// The whole `error_info` of a signature failure (replaces `E_SIGN`).
+    pub const SIGN_FAILURE: &str = "sign-check-failure: Illegal request";
+}
+
+/// The §1.8 code of a refusal (`E_CONFLICT`, …).
+pub fn code(e: &CaseError) -> &'static str {
+    match e {
+        CaseError::MalformedJson(_) => codes::MALFORMED_JSON,
+        CaseError::TooLarge(_) => codes::TOO_LARGE,
+        CaseError::MissingField(_) => codes::MISSING_FIELD,
+        CaseError::InvalidEnum(_) => codes::INVALID_ENUM,
+        CaseError::InvalidFormat(_) => codes::INVALID_FORMAT,
+        CaseError::Direction(_) => codes::DIRECTION,
+        CaseError::CaseNotFound(_) => codes::CASE_NOT_FOUND,
+        CaseError::CaseClosed(_) => codes::CASE_CLOSED,
+        CaseError::InvalidTransition(_) => codes::INVALID_TRANSITION,
+        CaseError::Conflict(_) => codes::CONFLICT,
+        CaseError::Internal(_) => codes::INTERNAL,
+    }
+}
+
+/// `error_info` of a refusal: `"<CODE>: <detail>"`.
+pub fn error_info(e: &CaseError) -> String {
+    format!("{}: {}", code(e), e.detail())
+}
+
+/// The answer to an inbound collaboration message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationAnswer {
+    pub relation_case_id: Option<String>,
+    pub success: bool,
+    pub error_info: Option<String>,
+    /// Our own failure: HTTP 500 (`E_INTERNAL`) so that Fliggy retries.
+    pub internal_error: bool,
+}
+
+impl RelationAnswer {
+    pub fn ok(relation_case_id: impl Into<String>) -> Self {
+        RelationAnswer { relation_case_id: Some(relation_case_id.into()), success: true, error_info: None, internal_error: false }
+    }
+
+    /// A refusal; `relation_case_id` is not sent (nothing was accepted).
+    pub fn refused(e: &CaseError) -> Self {
+        RelationAnswer { relation_case_id: None, success: false, error_info: Some(error_info(e)), internal_error: e.is_internal() }
+    }
+}
+
+/// Reads an inbound message from its raw body ([`parse_inbound`], §1.9) and hands it to the
+/// domain's case service: the answer to send, whatever happened.
+pub async fn receive(store: &dyn Store, body: &[u8], now: DateTime<Utc>, cfg: &RelationConfig) -> RelationAnswer {
+    let msg = match parse_inbound(body, cfg) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(code = code(&e), error = %e, "relation message refused");
+            return RelationAnswer::refused(&e);
+        }
+    };
+    match cases::receive(store, &msg, body, now, cfg).await {
+        Ok(accepted) => RelationAnswer::ok(accepted.relation_case_id),
+        Err(e) => RelationAnswer::refused(&e),
+    }
+}
 
 /// The exact body of a signature failure (replaces `E_SIGN`).
 pub const SIGN_FAILURE_BODY: &str = r#"{"success":false,"error_info":"sign-check-failure: Illegal request"}"#;

@@ -1,5 +1,5 @@
-//! The data of collaboration cases: enums, the case record, its history entries, the answer
-//! to an inbound message, and the one error type (the §1.8 codes).
+//! The data of collaboration cases: enums, the case record, its history entries, and the one
+//! error type.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,71 +7,51 @@ use serde_json::{Map, Value};
 
 use crate::store::StoreError;
 
-/// Error codes of partners.md §1.8 as amended by the Busgate decisions (`error_info` is
-/// `"<CODE>: <detail>"`).
-pub mod codes {
-    pub const MALFORMED_JSON: &str = "E_MALFORMED_JSON";
-    pub const TOO_LARGE: &str = "E_TOO_LARGE";
-    pub const MEDIA_TYPE: &str = "E_MEDIA_TYPE";
-    pub const TIMESTAMP: &str = "E_TIMESTAMP";
-    pub const MISSING_FIELD: &str = "E_MISSING_FIELD";
-    pub const INVALID_ENUM: &str = "E_INVALID_ENUM";
-    pub const INVALID_FORMAT: &str = "E_INVALID_FORMAT";
-    pub const DIRECTION: &str = "E_DIRECTION";
-    pub const CASE_NOT_FOUND: &str = "E_CASE_NOT_FOUND";
-    pub const CASE_CLOSED: &str = "E_CASE_CLOSED";
-    pub const INVALID_TRANSITION: &str = "E_INVALID_TRANSITION";
-    pub const CONFLICT: &str = "E_CONFLICT";
-    pub const INTERNAL: &str = "E_INTERNAL";
-    /// The whole `error_info` of a signature failure (replaces `E_SIGN`).
-    pub const SIGN_FAILURE: &str = "sign-check-failure: Illegal request";
-}
-
-/// Every refusal of a collaboration message, inbound or from an operator command. Its
-/// `Display` is the `error_info` text: `"<CODE>: <detail>"`.
+/// Every refusal of a collaboration message, inbound or from an operator command, by kind
+/// with its detail; `busgate_wire::relation` gives each kind its §1.8 code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CaseError {
-    #[error("E_MALFORMED_JSON: {0}")]
+    #[error("malformed JSON: {0}")]
     MalformedJson(String),
-    #[error("E_TOO_LARGE: {0}")]
+    #[error("too large: {0}")]
     TooLarge(String),
-    #[error("E_MISSING_FIELD: {0}")]
+    #[error("missing field: {0}")]
     MissingField(String),
-    #[error("E_INVALID_ENUM: {0}")]
+    #[error("invalid value: {0}")]
     InvalidEnum(String),
-    #[error("E_INVALID_FORMAT: {0}")]
+    #[error("invalid format: {0}")]
     InvalidFormat(String),
-    #[error("E_DIRECTION: {0}")]
+    #[error("wrong direction: {0}")]
     Direction(String),
-    #[error("E_CASE_NOT_FOUND: {0}")]
+    #[error("no such case: {0}")]
     CaseNotFound(String),
-    #[error("E_CASE_CLOSED: {0}")]
+    #[error("case closed: {0}")]
     CaseClosed(String),
-    #[error("E_INVALID_TRANSITION: {0}")]
+    #[error("not allowed now: {0}")]
     InvalidTransition(String),
-    #[error("E_CONFLICT: {0}")]
+    #[error("conflict: {0}")]
     Conflict(String),
-    /// Our fault (store down, contention that did not settle, corrupt record): the edge
-    /// answers HTTP 500 so that the platform retries.
-    #[error("E_INTERNAL: {0}")]
+    /// Our fault (store down, contention that did not settle, corrupt record): Fliggy should
+    /// try again.
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl CaseError {
-    /// The code alone (`E_CONFLICT`, …).
-    pub fn code(&self) -> &'static str {
+    /// The detail, without the kind.
+    pub fn detail(&self) -> &str {
         match self {
-            CaseError::MalformedJson(_) => codes::MALFORMED_JSON,
-            CaseError::TooLarge(_) => codes::TOO_LARGE,
-            CaseError::MissingField(_) => codes::MISSING_FIELD,
-            CaseError::InvalidEnum(_) => codes::INVALID_ENUM,
-            CaseError::InvalidFormat(_) => codes::INVALID_FORMAT,
-            CaseError::Direction(_) => codes::DIRECTION,
-            CaseError::CaseNotFound(_) => codes::CASE_NOT_FOUND,
-            CaseError::CaseClosed(_) => codes::CASE_CLOSED,
-            CaseError::InvalidTransition(_) => codes::INVALID_TRANSITION,
-            CaseError::Conflict(_) => codes::CONFLICT,
-            CaseError::Internal(_) => codes::INTERNAL,
+            CaseError::MalformedJson(d)
+            | CaseError::TooLarge(d)
+            | CaseError::MissingField(d)
+            | CaseError::InvalidEnum(d)
+            | CaseError::InvalidFormat(d)
+            | CaseError::Direction(d)
+            | CaseError::CaseNotFound(d)
+            | CaseError::CaseClosed(d)
+            | CaseError::InvalidTransition(d)
+            | CaseError::Conflict(d)
+            | CaseError::Internal(d) => d,
         }
     }
 
@@ -83,30 +63,6 @@ impl CaseError {
 impl From<StoreError> for CaseError {
     fn from(e: StoreError) -> Self {
         CaseError::Internal(e.to_string())
-    }
-}
-
-/// The answer to an inbound collaboration message, rendered by `busgate_wire::relation`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RelationAnswer {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relation_case_id: Option<String>,
-    pub success: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_info: Option<String>,
-    /// A store failure: the edge answers HTTP 500 (`E_INTERNAL`) so that Fliggy retries.
-    #[serde(default)]
-    pub internal_error: bool,
-}
-
-impl RelationAnswer {
-    pub fn ok(relation_case_id: impl Into<String>) -> Self {
-        RelationAnswer { relation_case_id: Some(relation_case_id.into()), success: true, error_info: None, internal_error: false }
-    }
-
-    /// A refusal; `relation_case_id` is not sent (nothing was accepted).
-    pub fn refused(e: &CaseError) -> Self {
-        RelationAnswer { relation_case_id: None, success: false, error_info: Some(e.to_string()), internal_error: e.is_internal() }
     }
 }
 
@@ -124,7 +80,7 @@ pub enum RelationType {
 }
 
 impl RelationType {
-    /// Every value, in the order of the `E_INVALID_ENUM` message.
+    /// Every value, in the order an invalid value's message lists them.
     pub const ALL: [RelationType; 7] = [
         RelationType::StartRelation,
         RelationType::Notify,
@@ -537,6 +493,11 @@ impl Default for RelationConfig {
     fn default() -> Self {
         RelationConfig { max_body_bytes: 64 * 1024, numeric_order_id: true, replay_ttl_secs: 24 * 3600 }
     }
+}
+
+/// Whether `s` is a Fliggy order id: `^[0-9]{1,32}$`.
+pub fn is_order_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Longest id (`case_id`, `relation_case_id`, `category_id`, `order_id`) and `operator`.

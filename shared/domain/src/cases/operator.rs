@@ -10,11 +10,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use super::inbound::is_order_id;
 use super::machine;
 use super::model::{
-    changes_state, Action, ActionStatus, Actor, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry, RelationType,
-    MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS,
+    changes_state, is_order_id, Action, ActionStatus, Actor, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry,
+    RelationType, MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS,
 };
 use super::outbound::{action_of, parse_slafz, OutboundOutcome, RelationRequest};
 use super::records::{

@@ -19,7 +19,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Case, CaseError, HistoryEntry, RelationAnswer};
+use super::model::{Case, CaseError, HistoryEntry};
 use crate::store::{Condition, Item, Key, Store, Write};
 
 pub const LIST_OPEN: &str = "RELLIST#open";
@@ -57,12 +57,19 @@ pub struct FliggyPointer {
     pub relation_case_id: String,
 }
 
-/// A successful inbound answer kept for replays (§1.7 as amended: successes only).
+/// A successful inbound message kept for replays (§1.7 as amended: successes only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayRecord {
-    pub answer: RelationAnswer,
+    pub answer: Accepted,
     pub stored_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+/// What an accepted inbound message answers: our case's id. (Records written before this
+/// type also hold the rendered answer's other members; they are ignored.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub relation_case_id: String,
 }
 
 /// A case as read, with the version its update must be conditioned on.

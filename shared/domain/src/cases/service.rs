@@ -2,51 +2,50 @@
 //! Busgate decisions).
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
-use super::inbound::{parse_inbound, replay_key};
 use super::machine;
-use super::model::{Actor, Case, CaseError, EntryKind, HistoryEntry, InboundMessage, RelationAnswer, RelationConfig, RelationType};
+use super::model::{Actor, Case, CaseError, EntryKind, HistoryEntry, InboundMessage, RelationConfig, RelationType};
 use super::records::{
-    case_writes, load_case, lookup_fliggy, new_relation_case_id, pointer_write, replay_record_key, Loaded, ReplayRecord, MAX_ATTEMPTS,
+    case_writes, load_case, lookup_fliggy, new_relation_case_id, pointer_write, replay_record_key, Accepted, Loaded, ReplayRecord, MAX_ATTEMPTS,
 };
 use crate::store::{Condition, Item, Store, StoreError, Write};
 
-/// Handles one inbound collaboration message with the default [`RelationConfig`].
-pub async fn receive(store: &dyn Store, body: &[u8], now: DateTime<Utc>) -> RelationAnswer {
-    receive_with(store, body, now, &RelationConfig::default()).await
+/// The replay key of §1.7: `sha256(case_id | relation_type | canonical JSON body)`, hex.
+pub fn replay_key(msg: &InboundMessage) -> String {
+    let mut h = Sha256::new();
+    h.update(msg.case_id.as_bytes());
+    h.update(b"|");
+    h.update(msg.relation_type.as_str().as_bytes());
+    h.update(b"|");
+    h.update(msg.canonical.as_bytes());
+    data_encoding::HEXLOWER.encode(&h.finalize())
 }
 
-/// Handles one inbound collaboration message: validate (§1.9), answer a replay inside the
-/// TTL with the stored answer (§1.7), resolve the case, apply the state machine (§1.6), and
+/// Handles one inbound collaboration message, as read from its raw `body`: answer a replay
+/// inside the TTL as before (§1.7), resolve the case, apply the state machine (§1.6), and
 /// commit the case, its history entry and the replay record in one transaction.
 ///
 /// A refusal changes nothing and is not remembered (a refused message is evaluated again
-/// when it comes again). A store failure answers `internal_error` (HTTP 500, `E_INTERNAL`).
-pub async fn receive_with(store: &dyn Store, body: &[u8], now: DateTime<Utc>, cfg: &RelationConfig) -> RelationAnswer {
-    let msg = match parse_inbound(body, cfg) {
-        Ok(m) => m,
-        Err(e) => {
-            tracing::warn!(code = e.code(), error = %e, "relation message refused");
-            return RelationAnswer::refused(&e);
-        }
-    };
-    let key = replay_key(&msg);
+/// when it comes again). A store failure is [`CaseError::Internal`], so that Fliggy retries.
+pub async fn receive(store: &dyn Store, msg: &InboundMessage, body: &[u8], now: DateTime<Utc>, cfg: &RelationConfig) -> Result<Accepted, CaseError> {
+    let key = replay_key(msg);
     for _ in 0..MAX_ATTEMPTS {
-        match attempt(store, &msg, body, &key, now, cfg).await {
-            Ok(answer) => return answer,
+        match attempt(store, msg, body, &key, now, cfg).await {
+            Ok(answer) => return Ok(answer),
             Err(Failure::Retry) => continue,
             Err(Failure::Refused(e)) => {
                 if e.is_internal() {
                     tracing::error!(case_id = %msg.case_id, error = %e, "relation message failed");
                 } else {
-                    tracing::warn!(case_id = %msg.case_id, relation_type = %msg.relation_type, code = e.code(), error = %e, "relation message refused");
+                    tracing::warn!(case_id = %msg.case_id, relation_type = %msg.relation_type, error = %e, "relation message refused");
                 }
-                return RelationAnswer::refused(&e);
+                return Err(e);
             }
         }
     }
     tracing::error!(case_id = %msg.case_id, "relation message: contention did not settle");
-    RelationAnswer::refused(&CaseError::Internal("contention, try again".into()))
+    Err(CaseError::Internal("contention, try again".into()))
 }
 
 enum Failure {
@@ -77,7 +76,7 @@ async fn attempt(
     key: &str,
     now: DateTime<Utc>,
     cfg: &RelationConfig,
-) -> Result<RelationAnswer, Failure> {
+) -> Result<Accepted, Failure> {
     // 1. Replay inside the TTL: the stored answer, nothing changes.
     let replay_version = match store.get(&replay_record_key(key)).await? {
         Some(item) => {
@@ -148,7 +147,7 @@ async fn attempt(
         raw: Some(String::from_utf8_lossy(body).into_owned()),
         unknown_fields: msg.unknown_fields.clone(),
     };
-    let answer = RelationAnswer::ok(case.relation_case_id.clone());
+    let answer = Accepted { relation_case_id: case.relation_case_id.clone() };
     let record = ReplayRecord { answer: answer.clone(), stored_at: now, expires_at: now + Duration::seconds(cfg.replay_ttl_secs) };
     let replay_item = Item::new(replay_record_key(key), serde_json::to_string(&record).expect("replay serialises"))
         .with_version(replay_version.map_or(1, |v| v + 1))

@@ -1,6 +1,6 @@
 //! `POST /fliggy/relation`: collaboration messages from Fliggy customer service.
 
-use busgate_domain::cases::{self, RelationConfig};
+use busgate_domain::cases::RelationConfig;
 use busgate_wire::relation;
 
 use super::pipeline::{verify_qimen, Inbound, Outbound, QimenRefusal};
@@ -41,7 +41,7 @@ pub async fn relation(app: &App, req: &Inbound) -> (Outbound, String) {
         return answer(200, relation::media_type(ct), "E_MEDIA_TYPE");
     }
     let cfg = RelationConfig { max_body_bytes: limit, ..Default::default() };
-    let result = cases::receive_with(app.store.as_ref(), &req.body, app.clock.now(), &cfg).await;
+    let result = relation::receive(app.store.as_ref(), &req.body, app.clock.now(), &cfg).await;
     let (status, body) = relation::respond(&result);
     let code =
         if result.success { "0".to_string() } else { result.error_info.clone().unwrap_or_default().split(':').next().unwrap_or("").to_string() };

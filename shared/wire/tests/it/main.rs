@@ -1,6 +1,8 @@
 //! busgate-wire's integration tests, one binary: the domain's sales and notices as the
 //! partners read them (rendered and parsed by this crate).
 
+mod cases_inbound;
+mod cases_outbound;
 mod fixture;
 mod notices_cases;
 mod notices_proptest;

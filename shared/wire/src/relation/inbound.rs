@@ -1,10 +1,9 @@
 //! Parsing and validation of an inbound collaboration message (partners.md §1.3, §1.9),
-//! from the raw body bytes, and its replay key (§1.7).
+//! from the raw body bytes.
 
+use busgate_domain::cases::model::{MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS};
+use busgate_domain::cases::{is_order_id, Attributes, CaseError, InboundMessage, RelationConfig, RelationType};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-
-use super::model::{Attributes, CaseError, InboundMessage, RelationConfig, RelationType, MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS};
 
 /// Fields of §1.3 (anything else is accepted and logged).
 const KNOWN_FIELDS: [&str; 8] = ["case_id", "relation_type", "relation_case_id", "operator", "category_id", "order_id", "attributes", "attribute_s"];
@@ -110,11 +109,6 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
     })
 }
 
-/// `^[0-9]{1,32}$`.
-pub fn is_order_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// `attributes` / `attribute_s` in every shape Fliggy sends: an object, a string holding a
 /// JSON object, or plain text. `null` and `""` are absent; anything else is refused.
 fn parse_attributes(obj: &Map<String, Value>, field: &str) -> Result<Option<Attributes>, CaseError> {
@@ -197,15 +191,4 @@ fn write_canonical(v: &Value, out: &mut String) {
         }
         other => out.push_str(&other.to_string()),
     }
-}
-
-/// The replay key of §1.7: `sha256(case_id | relation_type | canonical JSON body)`, hex.
-pub fn replay_key(msg: &InboundMessage) -> String {
-    let mut h = Sha256::new();
-    h.update(msg.case_id.as_bytes());
-    h.update(b"|");
-    h.update(msg.relation_type.as_str().as_bytes());
-    h.update(b"|");
-    h.update(msg.canonical.as_bytes());
-    data_encoding::HEXLOWER.encode(&h.finalize())
 }

@@ -1,15 +1,40 @@
 //! Collaboration work orders, operator side: partners.md §3.1 F15–F18, operator-opened cases
 //! (§1.6 supplier-owned), outbound validation, outbox callbacks, outcomes, listing.
 
-use busgate_domain::cases::{
-    self, action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationAnswer,
-    RelationType, SendKind, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
-};
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Store;
+use busgate_wire::relation::RelationAnswer;
+use cases::{
+    action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind,
+    CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
+
+/// The domain's case service as the relation endpoint drives it: bodies read and answers
+/// rendered by `busgate_wire::relation`; everything else as it is.
+mod cases {
+    pub use busgate_domain::cases::*;
+    use busgate_domain::store::Store;
+    use busgate_wire::relation::{self, RelationAnswer};
+    use chrono::{DateTime, Utc};
+
+    pub async fn receive(store: &dyn Store, body: &[u8], now: DateTime<Utc>) -> RelationAnswer {
+        relation::receive(store, body, now, &RelationConfig::default()).await
+    }
+}
+
+/// A refusal as Fliggy reads it (`E_CODE: detail`).
+trait Info {
+    fn info(&self) -> String;
+}
+
+impl Info for CaseError {
+    fn info(&self) -> String {
+        busgate_wire::relation::error_info(self)
+    }
+}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0).unwrap()
@@ -305,7 +330,7 @@ async fn refused_out(store: &dyn Store, id: &str, kind: SendKind, expect: &str) 
     let before = cases::show(store, id).await.unwrap();
     let n = pending_callbacks(store).await.len();
     let e = cases::send(store, id, kind, "note", "op1", now()).await.unwrap_err();
-    assert!(e.to_string().starts_with(expect), "{e}");
+    assert!(e.info().starts_with(expect), "{e}");
     assert_eq!(cases::show(store, id).await.unwrap(), before, "nothing written");
     assert_eq!(pending_callbacks(store).await.len(), n, "no callback");
 }
@@ -391,7 +416,7 @@ async fn an_outcome_after_fliggy_closed_the_case_is_not_applied() {
     let r = cases::send(&store, &rcid, SendKind::Result, "ok", "op1", now()).await.unwrap();
     assert!(recv(&store, &inbound("0000000", "endRelation")).await.success);
     let e = cases::record_outcome(&store, &rcid, r.unique_id.as_deref().unwrap(), &accepted(None, None), now()).await.unwrap();
-    assert_eq!(e, OutcomeEffect::NotApplied { reason: "E_CASE_CLOSED: case 0000000 is closed".into() });
+    assert_eq!(e, OutcomeEffect::NotApplied { reason: "case closed: case 0000000 is closed".into() });
     let d = cases::show(&store, &rcid).await.unwrap();
     assert_eq!(d.case.state, CaseState::Closed);
     assert!(d.history.last().unwrap().note.as_deref().unwrap().contains("not applied"));
@@ -469,7 +494,7 @@ async fn queries_use_keys_and_the_index_only() {
 #[tokio::test]
 async fn show_unknown_case() {
     let store = MemoryStore::new();
-    assert_eq!(cases::show(&store, "x").await.unwrap_err().to_string(), "E_CASE_NOT_FOUND: case x");
+    assert_eq!(cases::show(&store, "x").await.unwrap_err().info(), "E_CASE_NOT_FOUND: case x");
 }
 
 // ---------------------------------------------------------------- small pieces
@@ -481,7 +506,7 @@ fn send_kinds_parse() {
     assert_eq!("urgeCase".parse::<SendKind>().unwrap(), SendKind::Urge);
     assert_eq!("END".parse::<SendKind>().unwrap(), SendKind::End);
     assert_eq!("reply".parse::<SendKind>().unwrap().relation_type(), RelationType::Reply);
-    assert!("close".parse::<SendKind>().unwrap_err().to_string().starts_with("E_INVALID_ENUM: kind \"close\""));
+    assert!("close".parse::<SendKind>().unwrap_err().info().starts_with("E_INVALID_ENUM: kind \"close\""));
 }
 
 #[test]
