@@ -89,7 +89,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The console's browser tests (tests/tests/console_browser.rs): Debian's Chromium, its driver and a
+# The console's browser tests (tests/tests/it/console_browser.rs): Debian's Chromium, its driver and a
 # CJK font for the screenshots. Installed when missing (root and apt-get); BUSGATE_TEST_BROWSER=1
 # then makes a missing browser a test failure rather than a skip.
 install_browser() {
@@ -147,7 +147,7 @@ phase_emulators() {
 phase_doctests() { cargo test --workspace --doc; }
 
 phase_tests() {
-    # The function binaries first: the offline-stack tests (tests/tests/aws_stack.rs) run them.
+    # The function binaries first: the offline-stack tests (tests/tests/it/aws_stack.rs) run them.
     cargo build --workspace --bins || return 1
     if ((HAVE_NEXTEST)); then
         cargo nextest run --workspace --no-fail-fast ${NEXTEST_EXTRA[@]+"${NEXTEST_EXTRA[@]}"}

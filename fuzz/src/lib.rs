@@ -2,7 +2,7 @@
 //!
 //! * `cargo +nightly fuzz run <target>` (in `fuzz/`) runs them under libFuzzer: see
 //!   `fuzz/README.md`.
-//! * `tests/tests/hardening.rs` includes this file and runs the same functions on stable, on
+//! * `tests/tests/it/hardening.rs` includes this file and runs the same functions on stable, on
 //!   proptest-generated and mutated inputs, so every test run exercises them.
 //!
 //! A target panics only when a property is broken: a parser that panics, a signature that

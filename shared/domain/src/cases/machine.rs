@@ -59,10 +59,10 @@ pub fn opening(actor: Actor, t: RelationType) -> Option<(Owner, CaseState)> {
 }
 
 /// The next state of a case in `state`, owned by `owner`, when `actor` sends `t`; or the
-/// refusal with its §1.8 code. `label` names the case in messages (`case 0000000`).
+/// refusal of its kind. `label` names the case in messages (`case 0000000`).
 ///
-/// Checks, in order: direction (`E_DIRECTION`), closed (`E_CASE_CLOSED`, except a repeated
-/// `endRelation` from Fliggy), then the transition table (`E_INVALID_TRANSITION`).
+/// Checks, in order: direction ([`CaseError::Direction`]), closed ([`CaseError::CaseClosed`], except a repeated
+/// `endRelation` from Fliggy), then the transition table ([`CaseError::InvalidTransition`]).
 pub fn transition(owner: Owner, state: CaseState, actor: Actor, t: RelationType, label: &str) -> std::result::Result<CaseState, CaseError> {
     // notify-only collaboration is offered from Fliggy to us only (§1.5).
     if t == Notify && actor == Actor::Supplier {

@@ -2,7 +2,7 @@
 //! runs in the server with its App, and its callbacks go through the server's worker to the
 //! fake TOP (and the fake Fenbeitong).
 
-mod admin_support;
+use crate::admin_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `busgate refund money | offline` and `busgate catalogue stop --refund` through the real
 //! binary, on issued orders of the demo catalogue (created with the orders domain).
 
-mod admin_support;
+use crate::admin_support;
 
 use admin_support::*;
 use busgate_domain::catalogue::demo::DEMO_AIRPORT_LINE;

@@ -2,7 +2,7 @@
 //! must reproduce S1 and the official-SDK signs, and Busgate must verify what it produces.
 //! Skipped (with a note on stderr) when `python3` is not installed.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::PathBuf;

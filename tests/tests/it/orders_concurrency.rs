@@ -3,8 +3,7 @@
 //! of local mode and on DynamoDB Local. Exactly 40 sell; the seats end at 0; a retried create
 //! locks one seat and gets five identical answers.
 
-#[path = "../../shared/wire/tests/it/fixture.rs"]
-mod fixture;
+use crate::fixture;
 
 use std::sync::Arc;
 

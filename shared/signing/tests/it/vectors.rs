@@ -1,6 +1,6 @@
 //! The published vectors (qimen-top.md §5), the 200 official-SDK cases and the negative cases.
 
-mod common;
+use crate::common;
 
 use busgate_signing::{parse_query, spi_sign, top_sign, verify_spi, SignMethod, SpiError};
 use common::*;

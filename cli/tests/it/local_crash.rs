@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod local_support;
+use crate::local_support;
 
 use busgate_edge::Route;
 use local_support::signed_url;

@@ -1,8 +1,7 @@
 //! `busgate notices show` links a Fenbeitong notice to the Busgate order it concerns when the
 //! notice names that order's Fliggy id.
 
-#[path = "../../shared/wire/tests/it/fixture.rs"]
-mod fixture;
+use crate::fixture;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +23,7 @@ async fn a_notice_naming_an_order_is_linked_to_it() {
         Arc::new(InProcessQueue::new(Duration::from_secs(30), 5)),
         Arc::new(ManualClock::new(fixture::now())),
     );
-    let seed = include_str!("../fixtures/fenbeitong/train_rebook.json");
+    let seed = include_str!("../../fixtures/fenbeitong/train_rebook.json");
     let mut notice: serde_json::Value = serde_json::from_str(seed).unwrap();
     notice["orders"][0]["id"] = serde_json::json!("900000000077");
     notice["apply"]["id"] = serde_json::json!("555000000000000077");

@@ -7,7 +7,7 @@
 //! * TOP: any change to a parameter value changes the sign, except blank → blank (blank values
 //!   are not signed at all).
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-mod local_support;
+use crate::local_support;
 
 use busgate_edge::Route;
 use local_support::signed_url;

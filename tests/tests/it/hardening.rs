@@ -12,7 +12,7 @@
 //!   ticket belongs to a paid order; every outbox callback is delivered, pending or dead, and
 //!   none is missing or listed twice.
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod fuzz;
 

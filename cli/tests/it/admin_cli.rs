@@ -1,7 +1,7 @@
 //! The back office through the real `busgate` binary, on an embedded store in a temp folder
 //! (no local mode running): catalogue import / stop / resume / export, outbox, notices, cases.
 
-mod admin_support;
+use crate::admin_support;
 
 use admin_support::*;
 use busgate_domain::catalogue::demo::DEMO_AIRPORT_LINE;
