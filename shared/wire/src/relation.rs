@@ -7,7 +7,7 @@
 use busgate_domain::cases::{self, CaseError, RelationConfig};
 use busgate_domain::store::Store;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::Serialize;
 
 mod inbound;
 
@@ -98,23 +98,21 @@ pub const SIGN_FAILURE_BODY: &str = r#"{"success":false,"error_info":"sign-check
 /// `Content-Type` of every answer.
 pub const CONTENT_TYPE: &str = "application/json;charset=utf-8";
 
+/// The body of an answer: members in this order, absent values omitted (never `null`).
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relation_case_id: Option<&'a str>,
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_info: Option<&'a str>,
+}
+
 /// Renders an answer as its JSON body (key order `relation_case_id`, `success`,
 /// `error_info`; absent values omitted, never `null`).
 pub fn render(answer: &RelationAnswer) -> String {
-    // Written by hand so that the key order does not depend on serde_json features.
-    let mut out = String::from("{");
-    if let Some(id) = &answer.relation_case_id {
-        out.push_str("\"relation_case_id\":");
-        out.push_str(&Value::String(id.clone()).to_string());
-        out.push(',');
-    }
-    out.push_str(if answer.success { "\"success\":true" } else { "\"success\":false" });
-    if let Some(e) = &answer.error_info {
-        out.push_str(",\"error_info\":");
-        out.push_str(&Value::String(e.clone()).to_string());
-    }
-    out.push('}');
-    out
+    let body = Body { relation_case_id: answer.relation_case_id.as_deref(), success: answer.success, error_info: answer.error_info.as_deref() };
+    serde_json::to_string(&body).expect("plain strings serialise")
 }
 
 /// The HTTP status of an answer: 500 for `internal_error`, else 200.
@@ -177,6 +175,7 @@ pub fn internal() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[test]
     fn renders_success_with_id() {
