@@ -13,7 +13,7 @@ use busgate_domain::queue::{Lane, Message, Queue, QueueError};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::{CallCounter, Counting};
 use busgate_domain::{gmt8, SystemClock};
-use busgate_edge::{handle, App, Config, Inbound, Outbound, Route};
+use busgate_edge::{handle, App, BusRoute, Config, Inbound, Outbound, Route};
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
@@ -249,18 +249,21 @@ pub async fn run(opts: &Options) -> (Value, Value) {
 
     // Warm-up (allocator, lazy statics), not recorded.
     for _ in 0..50 {
-        let _ = h.untimed(Route::FromCities, bus_request(Route::FromCities, &json!({}))).await;
-        h.hello_once(bus_request(Route::FromCities, &json!({}))).await;
+        let _ = h.untimed(Route::Bus(BusRoute::FromCities), bus_request(Route::Bus(BusRoute::FromCities), &json!({}))).await;
+        h.hello_once(bus_request(Route::Bus(BusRoute::FromCities), &json!({}))).await;
     }
     h.hello.clear();
 
     // Requests are built (and signed) outside the timed section.
     let catalogue_requests: Vec<(Route, Value)> = vec![
-        (Route::FromCities, json!({"fromCity": from_city})),
-        (Route::ToCities, json!({"fromCity": from_city})),
-        (Route::Lines, json!({"fromCity": from_city, "fromDate": deps[0].date})),
-        (Route::Seats, json!({"scheduleId": deps[0].schedule_id, "lineId": deps[0].line_id, "fromDate": deps[0].date, "fromTime": deps[0].time})),
-        (Route::StoppedSchedules, json!({})),
+        (Route::Bus(BusRoute::FromCities), json!({"fromCity": from_city})),
+        (Route::Bus(BusRoute::ToCities), json!({"fromCity": from_city})),
+        (Route::Bus(BusRoute::Lines), json!({"fromCity": from_city, "fromDate": deps[0].date})),
+        (
+            Route::Bus(BusRoute::Seats),
+            json!({"scheduleId": deps[0].schedule_id, "lineId": deps[0].line_id, "fromDate": deps[0].date, "fromTime": deps[0].time}),
+        ),
+        (Route::Bus(BusRoute::StoppedSchedules), json!({})),
     ];
     for (route, body) in &catalogue_requests {
         for _ in 0..opts.iterations {
@@ -269,7 +272,7 @@ pub async fn run(opts: &Options) -> (Value, Value) {
         }
     }
     for _ in 0..opts.hello_iterations {
-        let req = bus_request(Route::Seats, &catalogue_requests[3].1);
+        let req = bus_request(Route::Bus(BusRoute::Seats), &catalogue_requests[3].1);
         h.hello_once(req).await;
     }
 
@@ -281,12 +284,15 @@ pub async fn run(opts: &Options) -> (Value, Value) {
     for i in 0..chains {
         let dep = &deps[i % deps.len()];
         let id = format!("8{run_id:06}{i:05}");
-        let Ok(created) = h.timed(Route::OrdersCreate, bus_request(Route::OrdersCreate, &create_body(dep, &id))).await else { continue };
+        let Ok(created) = h.timed(Route::Bus(BusRoute::OrdersCreate), bus_request(Route::Bus(BusRoute::OrdersCreate), &create_body(dep, &id))).await
+        else {
+            continue;
+        };
         let agent = created["agentOrderId"].as_str().unwrap_or_default().to_string();
         let key = json!({"alitripOrderId": id, "agentOrderId": agent});
-        let _ = h.timed(Route::OrdersQuery, bus_request(Route::OrdersQuery, &key)).await;
-        if h.timed(Route::OrdersConfirm, bus_request(Route::OrdersConfirm, &key)).await.is_ok() {
-            if let Ok(fee) = h.timed(Route::RefundsFee, bus_request(Route::RefundsFee, &key)).await {
+        let _ = h.timed(Route::Bus(BusRoute::OrdersQuery), bus_request(Route::Bus(BusRoute::OrdersQuery), &key)).await;
+        if h.timed(Route::Bus(BusRoute::OrdersConfirm), bus_request(Route::Bus(BusRoute::OrdersConfirm), &key)).await.is_ok() {
+            if let Ok(fee) = h.timed(Route::Bus(BusRoute::RefundsFee), bus_request(Route::Bus(BusRoute::RefundsFee), &key)).await {
                 let list: Vec<Value> = fee["passengerList"]
                     .as_array()
                     .into_iter()
@@ -294,7 +300,7 @@ pub async fn run(opts: &Options) -> (Value, Value) {
                     .map(|p| json!({"ticketId": p["ticketId"], "refundSurcharge": p["refundSurcharge"]}))
                     .collect();
                 let apply = json!({"alitripOrderId": id, "agentOrderId": agent, "passengerList": list, "refundReason": "行程变更"});
-                let _ = h.timed(Route::RefundsApply, bus_request(Route::RefundsApply, &apply)).await;
+                let _ = h.timed(Route::Bus(BusRoute::RefundsApply), bus_request(Route::Bus(BusRoute::RefundsApply), &apply)).await;
             }
         }
         // A collaboration work order about this order (each one a new case).
@@ -307,9 +313,10 @@ pub async fn run(opts: &Options) -> (Value, Value) {
             .await;
         // A second order, closed unpaid.
         let id2 = format!("6{run_id:06}{i:05}");
-        if let Ok(c2) = h.untimed(Route::OrdersCreate, bus_request(Route::OrdersCreate, &create_body(dep, &id2))).await {
+        if let Ok(c2) = h.untimed(Route::Bus(BusRoute::OrdersCreate), bus_request(Route::Bus(BusRoute::OrdersCreate), &create_body(dep, &id2))).await
+        {
             let key2 = json!({"alitripOrderId": id2, "agentOrderId": c2["agentOrderId"]});
-            let _ = h.timed(Route::OrdersClose, bus_request(Route::OrdersClose, &key2)).await;
+            let _ = h.timed(Route::Bus(BusRoute::OrdersClose), bus_request(Route::Bus(BusRoute::OrdersClose), &key2)).await;
         }
         // A Fenbeitong notice (a new apply id each time).
         let mut n = notice.clone();

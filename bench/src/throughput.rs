@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use busgate_domain::catalogue::{self, ImportOptions};
 use busgate_domain::gmt8;
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::json;
@@ -135,7 +135,7 @@ pub async fn run(opts: &Options) -> serde_json::Value {
     let d = &deps[0];
     let seats_body =
         serde_json::to_vec(&json!({"scheduleId": d.schedule_id, "lineId": d.line_id, "fromDate": d.date, "fromTime": d.time})).expect("json");
-    let seats_url = signed_url(&base, Route::Seats, &seats_body, secret);
+    let seats_url = signed_url(&base, Route::Bus(BusRoute::Seats), &seats_body, secret);
     let seats_run = drive(opts.duration, opts.concurrency, Arc::new(move |_| (seats_url.clone(), seats_body.clone())), success).await;
 
     let run_id = chrono::Utc::now().timestamp_millis() % 1_000_000;
@@ -147,7 +147,7 @@ pub async fn run(opts: &Options) -> serde_json::Value {
             let n = if n == usize::MAX { 99_999_999 } else { n };
             let dep = &ds[n % ds.len()];
             let body = serde_json::to_vec(&create_body(dep, &format!("5{run_id:06}{n:08}"))).expect("json");
-            (signed_url(&b, Route::OrdersCreate, &body, secret), body)
+            (signed_url(&b, Route::Bus(BusRoute::OrdersCreate), &body, secret), body)
         }),
         success,
     )

@@ -336,7 +336,7 @@ async fn recorded_calls(State(s): State<Shared>) -> Response {
 /// configured window).
 pub fn example_request(base_url: &str, secret: &str, now: chrono::DateTime<chrono::Utc>) -> String {
     let body = r#"{"fromCity":"上海"}"#;
-    let route = busgate_edge::Route::FromCities;
+    let route = busgate_edge::Route::Bus(busgate_edge::BusRoute::FromCities);
     let method = route.default_method().unwrap_or_default();
     let query = busgate_signing::qimen_query(method, body.as_bytes(), secret, &busgate_signing::format_timestamp(now));
     format!("curl -s -X POST '{base_url}{}?{query}' -H 'Content-Type: application/json;charset=utf-8' --data-raw '{body}'", route.path())

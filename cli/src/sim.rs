@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde_json::{json, Value};
 
@@ -380,7 +380,7 @@ fn segment_of(d: &Value, from_city: &str, to_city: &str) -> Option<Target> {
 }
 
 async fn seats_left(sim: &Sim, t: &Target) -> Result<i64, String> {
-    let a = sim.bus(Route::Seats, &t.seats_body()).await?;
+    let a = sim.bus(Route::Bus(BusRoute::Seats), &t.seats_body()).await?;
     expect_code(&a, "0")?;
     field(&a.json, "leftTicketCnt")?.as_i64().ok_or_else(|| "leftTicketCnt is not a number".into())
 }
@@ -399,7 +399,7 @@ pub async fn run(opts: SimOptions) -> Report {
     let t = target.clone();
     let reachable = sim
         .check("catalogue: departure cities", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::FromCities, &json!({})).await?;
+            let a = s.bus(Route::Bus(BusRoute::FromCities), &json!({})).await?;
             expect_code(&a, "0")?;
             let list = field(&a.json, "fromCityList")?.as_array().cloned().unwrap_or_default();
             let first = list.first().ok_or("no departure city")?;
@@ -415,7 +415,7 @@ pub async fn run(opts: SimOptions) -> Report {
     let arr = arrivals.clone();
     sim.check("catalogue: arrival cities", async move |s| -> Result<String, String> {
         let from = t.lock().unwrap().from_city.clone();
-        let a = s.bus(Route::ToCities, &json!({"fromCity": from})).await?;
+        let a = s.bus(Route::Bus(BusRoute::ToCities), &json!({"fromCity": from})).await?;
         expect_code(&a, "0")?;
         let list = field(&a.json, "toCityList")?.as_array().cloned().unwrap_or_default();
         if list.is_empty() {
@@ -434,7 +434,7 @@ pub async fn run(opts: SimOptions) -> Report {
             let mut departures = 0;
             // Every arrival city until a departure that lets every check run (refundable now).
             for to in &arr {
-                let a = s.bus(Route::Lines, &json!({"fromCity": from, "toCity": to})).await?;
+                let a = s.bus(Route::Bus(BusRoute::Lines), &json!({"fromCity": from, "toCity": to})).await?;
                 expect_code(&a, "0")?;
                 departures += a.json.get("lineSchedule").and_then(Value::as_array).map(Vec::len).unwrap_or(0);
                 if let Some(p) = pick(&a.json, &from, to, chrono::Utc::now()) {
@@ -465,7 +465,7 @@ pub async fn run(opts: SimOptions) -> Report {
     let t = target.clone();
     sim.check("catalogue: stopped departures", async move |s| -> Result<String, String> {
         let from = t.lock().unwrap().from_city.clone();
-        let a = s.bus(Route::StoppedSchedules, &json!({"fromCity": from})).await?;
+        let a = s.bus(Route::Bus(BusRoute::StoppedSchedules), &json!({"fromCity": from})).await?;
         expect_code(&a, "0")?;
         Ok(format!("{} stopped", field(&a.json, "lineSchedule")?.as_array().map(Vec::len).unwrap_or(0)))
     })
@@ -474,8 +474,12 @@ pub async fn run(opts: SimOptions) -> Report {
     // --- refusals every integration must get right
     sim.check("refusal: bad signature", async move |s| -> Result<String, String> {
         let body = br#"{"fromCity":"x"}"#.to_vec();
-        let q = s.query(Route::ToCities.default_method().unwrap_or_default(), b"{}", &busgate_signing::format_timestamp(chrono::Utc::now()));
-        let a = s.post(Route::ToCities.path(), &q, "application/json;charset=utf-8", body).await?;
+        let q = s.query(
+            Route::Bus(BusRoute::ToCities).default_method().unwrap_or_default(),
+            b"{}",
+            &busgate_signing::format_timestamp(chrono::Utc::now()),
+        );
+        let a = s.post(Route::Bus(BusRoute::ToCities).path(), &q, "application/json;charset=utf-8", body).await?;
         let expected = busgate_wire::fliggy::SIGN_FAILURE_BODY;
         let same = serde_json::from_str::<Value>(expected).ok() == Some(a.json.clone());
         if a.status == 200 && same {
@@ -488,15 +492,19 @@ pub async fn run(opts: SimOptions) -> Report {
     sim.check("refusal: stale timestamp", async move |s| -> Result<String, String> {
         let body = br#"{"fromCity":"x"}"#.to_vec();
         let stale = busgate_signing::format_timestamp(chrono::Utc::now() - chrono::Duration::hours(2));
-        let q = s.query(Route::ToCities.default_method().unwrap_or_default(), &body, &stale);
-        let a = s.post(Route::ToCities.path(), &q, "application/json;charset=utf-8", body).await?;
+        let q = s.query(Route::Bus(BusRoute::ToCities).default_method().unwrap_or_default(), &body, &stale);
+        let a = s.post(Route::Bus(BusRoute::ToCities).path(), &q, "application/json;charset=utf-8", body).await?;
         expect_code(&a, "timestamp-expired").map(|_| "timestamp-expired".into())
     })
     .await;
     sim.check("refusal: malformed body", async move |s| -> Result<String, String> {
         let body = br#"{"fromCity":"#.to_vec();
-        let q = s.query(Route::ToCities.default_method().unwrap_or_default(), &body, &busgate_signing::format_timestamp(chrono::Utc::now()));
-        let a = s.post(Route::ToCities.path(), &q, "application/json;charset=utf-8", body).await?;
+        let q = s.query(
+            Route::Bus(BusRoute::ToCities).default_method().unwrap_or_default(),
+            &body,
+            &busgate_signing::format_timestamp(chrono::Utc::now()),
+        );
+        let a = s.post(Route::Bus(BusRoute::ToCities).path(), &q, "application/json;charset=utf-8", body).await?;
         expect_code(&a, "invalid-parameter")?;
         Ok(a.json.get("retDesc").and_then(Value::as_str).unwrap_or_default().to_string())
     })
@@ -521,7 +529,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     sim.check("seats: live count and price", async move |s| -> Result<String, String> {
         let a = s
             .bus(
-                Route::Seats,
+                Route::Bus(BusRoute::Seats),
                 &json!({"scheduleId": t.schedule_id, "lineId": t.line_id, "fromDate": t.from_date, "fromTime": t.from_time,
                         "fromStationCode": t.from_station, "toStationCode": t.to_station}),
             )
@@ -541,7 +549,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     let (fa, ag, bd) = (first_answer.clone(), agent.clone(), body.clone());
     let created = sim
         .check("order: create locks a seat", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::OrdersCreate, &bd).await?;
+            let a = s.bus(Route::Bus(BusRoute::OrdersCreate), &bd).await?;
             expect_code(&a, "0")?;
             if field(&a.json, "status")? != "1" {
                 return Err(format!("status {} (expected \"1\")", a.json["status"]));
@@ -556,7 +564,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     }
     let (fa, bd) = (first_answer.clone(), body.clone());
     sim.check("order: duplicate create gets the same answer", async move |s| -> Result<String, String> {
-        let a = s.bus(Route::OrdersCreate, &bd).await?;
+        let a = s.bus(Route::Bus(BusRoute::OrdersCreate), &bd).await?;
         let first = fa.lock().unwrap().clone();
         if a.json == first {
             Ok("identical answer, no second seat".into())
@@ -579,7 +587,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     let ids = |agent: &std::sync::Arc<std::sync::Mutex<String>>, order: &str| json!({"agentOrderId": agent.lock().unwrap().clone(), "alitripOrderId": order});
     let q = ids(&agent, &order_id);
     sim.check("order: query (locked)", async move |s| -> Result<String, String> {
-        let a = s.bus(Route::OrdersQuery, &q).await?;
+        let a = s.bus(Route::Bus(BusRoute::OrdersQuery), &q).await?;
         expect_code(&a, "0")?;
         if field(&a.json, "status")? != "1" {
             return Err(format!("status {}", a.json["status"]));
@@ -591,13 +599,13 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     let wait = sim.opts.wait_for_async;
     let issued = sim
         .check("order: confirm issues tickets", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::OrdersConfirm, &q).await?;
+            let a = s.bus(Route::Bus(BusRoute::OrdersConfirm), &q).await?;
             expect_code(&a, "0")?;
             let mut status = field(&a.json, "status")?.as_str().unwrap_or_default().to_string();
             let started = Instant::now();
             while status == "2" && started.elapsed() < wait {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                let a = s.bus(Route::OrdersQuery, &q).await?;
+                let a = s.bus(Route::Bus(BusRoute::OrdersQuery), &q).await?;
                 status = field(&a.json, "status")?.as_str().unwrap_or_default().to_string();
             }
             if status != "3" {
@@ -609,7 +617,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     let q = ids(&agent, &order_id);
     if issued {
         sim.check("order: query shows issued tickets", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::OrdersQuery, &q).await?;
+            let a = s.bus(Route::Bus(BusRoute::OrdersQuery), &q).await?;
             expect_code(&a, "0")?;
             let ticket = a.json.pointer("/passengerList/0/ticketList/0").ok_or("no ticket in passengerList[0].ticketList")?;
             for f in ["ticketNo", "ticketPwd", "eTicketNo"] {
@@ -625,7 +633,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
         let fee = std::sync::Arc::new(std::sync::Mutex::new(None::<i64>));
         let f2 = fee.clone();
         sim.check("refund: fee quote", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::RefundsFee, &q).await?;
+            let a = s.bus(Route::Bus(BusRoute::RefundsFee), &q).await?;
             expect_code(&a, "0")?;
             let entry = a.json.pointer("/passengerList/0").ok_or("no passengerList[0]")?;
             let refundable = field(entry, "refundable")?.as_bool().unwrap_or(false);
@@ -642,7 +650,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
                 q["passengerList"] = json!([{"passengerId": "1", "ticketId": format!("{}-1", agent.lock().unwrap()), "refundSurcharge": surcharge}]);
                 let wait = sim.opts.wait_for_async;
                 sim.check("refund: apply", async move |s| -> Step {
-                    let a = s.bus(Route::RefundsApply, &q).await?;
+                    let a = s.bus(Route::Bus(BusRoute::RefundsApply), &q).await?;
                     expect_code(&a, "0")?;
                     let detail = format!("refund {} status {} amount {}", a.json["refundId"], a.json["status"], a.json["totalRefundAmount"]);
                     if a.json["status"] != "9" {
@@ -652,7 +660,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
                     // ticket out of 4 and sends refund.confirm.
                     let started = Instant::now();
                     loop {
-                        let a = s.bus(Route::OrdersQuery, &q).await?;
+                        let a = s.bus(Route::Bus(BusRoute::OrdersQuery), &q).await?;
                         let status = field(&a.json, "status")?.as_str().unwrap_or_default().to_string();
                         if status != "9" {
                             let ticket = a.json.pointer("/passengerList/0/ticketList/0/ticketStatus").cloned().unwrap_or(Value::Null);
@@ -687,7 +695,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
     let a2 = agent2.clone();
     let created2 = sim
         .check("order: create a second order", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::OrdersCreate, &body2).await?;
+            let a = s.bus(Route::Bus(BusRoute::OrdersCreate), &body2).await?;
             expect_code(&a, "0")?;
             *a2.lock().unwrap() = field(&a.json, "agentOrderId")?.as_str().unwrap_or_default().to_string();
             Ok("locked".into())
@@ -697,7 +705,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
         let before_close = seats_left(sim, t).await.unwrap_or(-1);
         let q = ids(&agent2, &second);
         sim.check("order: close gives the seat back", async move |s| -> Result<String, String> {
-            let a = s.bus(Route::OrdersClose, &q).await?;
+            let a = s.bus(Route::Bus(BusRoute::OrdersClose), &q).await?;
             expect_code(&a, "0")?;
             if field(&a.json, "status")? != "5" {
                 return Err(format!("status {}", a.json["status"]));
@@ -717,7 +725,7 @@ async fn order_lifecycle(sim: &mut Sim, t: &Target) {
         if left + 1 > 100 {
             return Err(skip(format!("{left} seats left, over the 100-ticket limit of one order")));
         }
-        let a = s.bus(Route::OrdersCreate, &order_body(t, &random_order_id(), count)).await?;
+        let a = s.bus(Route::Bus(BusRoute::OrdersCreate), &order_body(t, &random_order_id(), count)).await?;
         expect_code(&a, "1104")?;
         Ok(format!("{count} tickets for {left} seats → 1104"))
     })

@@ -14,7 +14,7 @@ use busgate_adapters::InProcessQueue;
 use busgate_domain::catalogue::{self, ImportOptions};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::{gmt8, ManualClock};
-use busgate_edge::{handle, App, Config, Inbound, Route};
+use busgate_edge::{handle, App, BusRoute, Config, Inbound, Route};
 use busgate_signing::{encode_query, parse_query, spi_sign, verify_spi, SignMethod, SpiRequest};
 use busgate_wire::json::{parse_object, Fields};
 use chrono::{DateTime, TimeZone, Utc};
@@ -630,18 +630,18 @@ pub fn bus_bodies(route: Route) -> Vec<String> {
     let to = file.cities.get(1).map(|c| c.name.clone()).unwrap_or_default();
     let day = today.format("%Y-%m-%d").to_string();
     match route {
-        Route::FromCities => vec!["{}".into(), format!(r#"{{"fromCity":"{from}"}}"#), r#"{"fromCity":"上海"}"#.into()],
-        Route::ToCities => vec![format!(r#"{{"fromCity":"{from}"}}"#)],
-        Route::Lines => vec![
+        Route::Bus(BusRoute::FromCities) => vec!["{}".into(), format!(r#"{{"fromCity":"{from}"}}"#), r#"{"fromCity":"上海"}"#.into()],
+        Route::Bus(BusRoute::ToCities) => vec![format!(r#"{{"fromCity":"{from}"}}"#)],
+        Route::Bus(BusRoute::Lines) => vec![
             format!(r#"{{"fromCity":"{from}","toCity":"{to}","fromDate":"{day}"}}"#),
             format!(r#"{{"fromCity":"{from}"}}"#),
         ],
-        Route::Seats => deps
+        Route::Bus(BusRoute::Seats) => deps
             .iter()
             .map(|(s, l, d, t, _)| format!(r#"{{"scheduleId":"{s}","lineId":"{l}","fromDate":"{d}","fromTime":"{t}"}}"#))
             .collect(),
-        Route::StoppedSchedules => vec!["{}".into(), format!(r#"{{"fromCity":"{from}","fromDateTimeBegin":"{day} 00:00:00","fromDateTimeEnd":"2099-01-01 00:00:00"}}"#)],
-        Route::OrdersCreate => deps
+        Route::Bus(BusRoute::StoppedSchedules) => vec!["{}".into(), format!(r#"{{"fromCity":"{from}","fromDateTimeBegin":"{day} 00:00:00","fromDateTimeEnd":"2099-01-01 00:00:00"}}"#)],
+        Route::Bus(BusRoute::OrdersCreate) => deps
             .iter()
             .take(2)
             .map(|(s, l, d, t, fare)| {
@@ -650,11 +650,11 @@ pub fn bus_bodies(route: Route) -> Vec<String> {
                 )
             })
             .collect(),
-        Route::OrdersQuery | Route::OrdersConfirm | Route::OrdersClose => {
+        Route::Bus(BusRoute::OrdersQuery) | Route::Bus(BusRoute::OrdersConfirm) | Route::Bus(BusRoute::OrdersClose) => {
             vec![r#"{"alitripOrderId":"900000000001"}"#.into(), r#"{"alitripOrderId":"900000000001","agentOrderId":"BG26060100000001"}"#.into()]
         }
-        Route::RefundsFee => vec![r#"{"alitripOrderId":"900000000001","agentOrderId":"BG26060100000001","passengerList":[{"ticketId":"BG26060100000001-1"}]}"#.into()],
-        Route::RefundsApply => vec![
+        Route::Bus(BusRoute::RefundsFee) => vec![r#"{"alitripOrderId":"900000000001","agentOrderId":"BG26060100000001","passengerList":[{"ticketId":"BG26060100000001-1"}]}"#.into()],
+        Route::Bus(BusRoute::RefundsApply) => vec![
             r#"{"alitripOrderId":"900000000001","agentOrderId":"BG26060100000001","passengerList":[{"ticketId":"BG26060100000001-1","refundSurcharge":0}],"refundReason":"行程变更"}"#.into(),
         ],
         Route::Relation => RELATION_SEEDS.iter().map(|s| s.to_string()).collect(),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::local_support;
 
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use local_support::signed_url;
 use serde_json::{json, Value};
 
@@ -34,7 +34,7 @@ fn orders_answered_before_a_kill_are_all_in_the_store() {
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let schedule_id = rt.block_on(async {
         let http = reqwest::Client::new();
-        let lines = call(&http, &base, Route::Lines, &json!({"fromCity": "上海市"})).await.expect("lines");
+        let lines = call(&http, &base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"})).await.expect("lines");
         let target = busgate_cli::sim::pick(&lines, "上海市", "", chrono::Utc::now()).expect("a sellable demo departure");
         let mut tasks = Vec::new();
         for c in 0..CONNECTIONS {
@@ -43,7 +43,9 @@ fn orders_answered_before_a_kill_are_all_in_the_store() {
                 let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
                 for i in 0..1000 {
                     let id = format!("98{c:02}{i:08}");
-                    let Some(a) = call(&http, &base, Route::OrdersCreate, &busgate_cli::sim::order_body(&target, &id, 1)).await else { return };
+                    let Some(a) = call(&http, &base, Route::Bus(BusRoute::OrdersCreate), &busgate_cli::sim::order_body(&target, &id, 1)).await else {
+                        return;
+                    };
                     if a["retCode"] == "0" {
                         acked.lock().unwrap().push(id);
                     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::local_support;
 
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use local_support::signed_url;
 
 const CONNECTIONS: usize = 32;
@@ -43,8 +43,11 @@ fn local_mode_with_its_default_logging_survives_32_concurrent_connections() {
                         break;
                     }
                     // Departure and arrival cities, alternately: reads that log one line each.
-                    let (route, body): (Route, &[u8]) =
-                        if (c + i) % 2 == 0 { (Route::FromCities, b"{}") } else { (Route::ToCities, "{\"fromCity\":\"上海市\"}".as_bytes()) };
+                    let (route, body): (Route, &[u8]) = if (c + i) % 2 == 0 {
+                        (Route::Bus(BusRoute::FromCities), b"{}")
+                    } else {
+                        (Route::Bus(BusRoute::ToCities), "{\"fromCity\":\"上海市\"}".as_bytes())
+                    };
                     let r = http.post(signed_url(&base, route, body)).header("content-type", "application/json").body(body.to_vec()).send().await;
                     match r {
                         Ok(r) if r.status() == 200 => {

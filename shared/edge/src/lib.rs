@@ -12,4 +12,4 @@ pub mod secrets;
 pub use app::App;
 pub use config::Config;
 pub use inbound::pipeline::{handle, handle_path, Inbound, Outbound};
-pub use inbound::routes::Route;
+pub use inbound::routes::{BusRoute, Route};

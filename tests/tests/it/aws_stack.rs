@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use busgate_cli::local::{DEMO_FENBEITONG_TOKEN, DEMO_QIMEN_SECRET};
 use busgate_cli::sim::{run, Outcome, SimOptions};
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{call_bus, repo_file, wait_for, TempDir};
 use serde_json::{json, Value};
 
@@ -174,11 +174,12 @@ fn options(stack: &Stack) -> SimOptions {
 
 /// Books and issues one ticket on the stack; returns the Fliggy order id.
 async fn issued_order(stack: &Stack, order_id: &str) -> String {
-    let (_, lines) = call_bus(stack.base(), Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(stack.base(), Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let target = busgate_cli::sim::pick(&lines, "上海市", "", chrono::Utc::now()).expect("a demo departure on the stack");
-    let (_, created) = call_bus(stack.base(), Route::OrdersCreate, &busgate_cli::sim::order_body(&target, order_id, 1), DEMO_QIMEN_SECRET).await;
+    let (_, created) =
+        call_bus(stack.base(), Route::Bus(BusRoute::OrdersCreate), &busgate_cli::sim::order_body(&target, order_id, 1), DEMO_QIMEN_SECRET).await;
     assert_eq!(created["retCode"], "0", "{created}");
-    let (_, confirmed) = call_bus(stack.base(), Route::OrdersConfirm, &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
+    let (_, confirmed) = call_bus(stack.base(), Route::Bus(BusRoute::OrdersConfirm), &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
     assert_eq!(confirmed["status"], "3", "{confirmed}");
     order_id.to_string()
 }
@@ -261,7 +262,7 @@ async fn a_permission_missing_from_the_template_is_denied() {
     let stack = Stack::up(&["--template", path.to_str().unwrap(), "--issue-mode", "async"]);
     let body = busgate_cli::sim::order_body(
         &busgate_cli::sim::pick(
-            &call_bus(stack.base(), Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await.1,
+            &call_bus(stack.base(), Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await.1,
             "上海市",
             "",
             chrono::Utc::now(),
@@ -270,8 +271,9 @@ async fn a_permission_missing_from_the_template_is_denied() {
         "960000000002",
         1,
     );
-    call_bus(stack.base(), Route::OrdersCreate, &body, DEMO_QIMEN_SECRET).await;
-    let (_, confirmed) = call_bus(stack.base(), Route::OrdersConfirm, &json!({"alitripOrderId": "960000000002"}), DEMO_QIMEN_SECRET).await;
+    call_bus(stack.base(), Route::Bus(BusRoute::OrdersCreate), &body, DEMO_QIMEN_SECRET).await;
+    let (_, confirmed) =
+        call_bus(stack.base(), Route::Bus(BusRoute::OrdersConfirm), &json!({"alitripOrderId": "960000000002"}), DEMO_QIMEN_SECRET).await;
     assert_eq!(confirmed["status"], "2");
     let denial = wait_for(Duration::from_secs(30), "an AccessDenied", || async { stack.denials().await.into_iter().next() }).await;
     assert_eq!((denial["function"].as_str(), denial["action"].as_str()), (Some("outbox-worker"), Some("sqs:SendMessage")), "{denial}");
@@ -364,7 +366,7 @@ async fn a_worker_killed_mid_batch_loses_nothing_and_pays_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_secrets_extension_does_not_fail_a_cold_start() {
     let stack = Stack::up(&["--extension-delay-ms", "500", "--no-demo"]);
-    let (status, v) = call_bus(stack.base(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
+    let (status, v) = call_bus(stack.base(), Route::Bus(BusRoute::FromCities), &json!({}), DEMO_QIMEN_SECRET).await;
     assert_eq!((status, v["retCode"].as_str()), (200, Some("0")), "{v}");
     let f = &stack.functions().await["from-cities"];
     assert_eq!((f["cold_starts"].as_i64(), f["errors"].as_i64()), (Some(1), Some(0)), "{f}");
@@ -374,7 +376,7 @@ async fn a_slow_secrets_extension_does_not_fail_a_cold_start() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_parameter_fails_init_naming_it_and_never_a_secret() {
     let stack = Stack::up(&["--without-parameter", "qimen-app-secret", "--no-demo"]);
-    let (status, _) = call_bus(stack.base(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
+    let (status, _) = call_bus(stack.base(), Route::Bus(BusRoute::FromCities), &json!({}), DEMO_QIMEN_SECRET).await;
     assert_eq!(status, 500);
     let f = &stack.functions().await["from-cities"];
     let init = f["init_error"].as_str().unwrap_or_default();
@@ -385,7 +387,7 @@ async fn a_missing_parameter_fails_init_naming_it_and_never_a_secret() {
         assert!(!logs.contains(secret), "a secret value in the logs");
     }
     // A function whose parameters exist starts.
-    let (status, _) = call_bus(stack.base(), Route::RefundsFee, &json!({"alitripOrderId": "1"}), DEMO_QIMEN_SECRET).await;
+    let (status, _) = call_bus(stack.base(), Route::Bus(BusRoute::RefundsFee), &json!({"alitripOrderId": "1"}), DEMO_QIMEN_SECRET).await;
     assert_eq!(status, 500, "every Qimen route reads the same missing parameter");
     let r = reqwest::Client::new()
         .post(format!("{}/fenbeitong/notify/{DEMO_FENBEITONG_TOKEN}", stack.base()))
@@ -408,7 +410,7 @@ async fn a_function_given_no_qimen_secret_at_all_fails_init_naming_the_variable(
     let path = dir.0.join("template.yaml");
     std::fs::write(&path, without).unwrap();
     let stack = Stack::up(&["--template", path.to_str().unwrap(), "--no-demo"]);
-    let (status, _) = call_bus(stack.base(), Route::Seats, &json!({}), DEMO_QIMEN_SECRET).await;
+    let (status, _) = call_bus(stack.base(), Route::Bus(BusRoute::Seats), &json!({}), DEMO_QIMEN_SECRET).await;
     assert_eq!(status, 500);
     let f = &stack.functions().await["seats"];
     let init = f["init_error"].as_str().unwrap_or_default();
@@ -441,7 +443,7 @@ async fn the_console_on_the_stack_is_for_signed_in_operators_only() {
 
     // Fliggy sells a ticket; the operator finds it in Chromium.
     let order_id = issued_order(&stack, "975000000001").await;
-    let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(&base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let target = busgate_cli::sim::pick(&lines, "上海市", "", chrono::Utc::now()).expect("a demo departure");
     let Some(driver) = busgate_tests::browser::chromedriver() else { return };
     let c = busgate_tests::browser::browser(&driver).await;
@@ -499,7 +501,7 @@ async fn the_console_on_the_stack_is_for_signed_in_operators_only() {
         assert!(std::time::Instant::now() < deadline, "the stop's outcome is not shown ({flash:?}); console log:\n{}", console.join("\n"));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let (_, seats) = call_bus(&base, Route::Seats, &target.seats_body(), DEMO_QIMEN_SECRET).await;
+    let (_, seats) = call_bus(&base, Route::Bus(BusRoute::Seats), &target.seats_body(), DEMO_QIMEN_SECRET).await;
     assert_eq!(seats["saleStatus"], json!(0), "{seats}");
     let _ = c.clone().close().await;
     assert!(stack.logs().contains("console: done"), "the action is logged");

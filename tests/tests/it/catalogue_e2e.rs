@@ -10,7 +10,7 @@
 use busgate_cli::local::DEMO_QIMEN_SECRET as SECRET;
 use busgate_domain::catalogue::{self, DepartureEntry, DepartureTime, ImportOptions};
 use busgate_domain::gmt8;
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{bus_url, call_bus, now_timestamp, post_bytes, start_local, today_gmt8, JSON};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde_json::{json, Value};
@@ -139,7 +139,7 @@ fn ids(v: &Value) -> Vec<String> {
 /// just before and just after the request, so a sale closing meanwhile cannot flake it).
 async fn assert_listing(base: &str, body: Value, deps: &[Dep], keep: &dyn Fn(&Dep) -> bool) -> Value {
     let before = now_local();
-    let v = call(base, Route::Lines, body.clone()).await;
+    let v = call(base, Route::Bus(BusRoute::Lines), body.clone()).await;
     let after = now_local();
     assert_ok(&v);
     let got = ids(&v);
@@ -175,24 +175,24 @@ async fn departure_and_arrival_cities_of_the_demo_operator() {
 
     // All: every city with a boarding station on an enabled line, sorted by cityCode.
     for body in [json!({}), json!({"fromCity": ""}), json!({"fromCity": null})] {
-        let v = call(&base, Route::FromCities, body).await;
+        let v = call(&base, Route::Bus(BusRoute::FromCities), body).await;
         assert_ok(&v);
         assert_eq!(v["fromCityList"], json!([sh, sz, hz]), "{v}");
     }
     // The city match: with or without the trailing 市, surrounding blanks ignored.
     for q in ["上海", "上海市", " 上海 "] {
-        let v = call(&base, Route::FromCities, json!({"fromCity": q})).await;
+        let v = call(&base, Route::Bus(BusRoute::FromCities), json!({"fromCity": q})).await;
         assert_ok(&v);
         assert_eq!(v["fromCityList"], json!([sh]), "{q}: {v}");
     }
-    let v = call(&base, Route::FromCities, json!({"fromCity": "苏州"})).await;
+    let v = call(&base, Route::Bus(BusRoute::FromCities), json!({"fromCity": "苏州"})).await;
     assert_eq!(v["fromCityList"], json!([sz]), "{v}");
     for q in ["北京", "上", "海市", "上海市市"] {
-        let v = call(&base, Route::FromCities, json!({"fromCity": q})).await;
+        let v = call(&base, Route::Bus(BusRoute::FromCities), json!({"fromCity": q})).await;
         assert_ok(&v);
         assert_eq!(v["fromCityList"], json!([]), "{q}: {v}");
     }
-    let v = call(&base, Route::FromCities, json!({"fromCity": 7})).await;
+    let v = call(&base, Route::Bus(BusRoute::FromCities), json!({"fromCity": 7})).await;
     assert!(assert_refused(&v, "invalid-parameter").contains("fromCity"), "{v}");
 
     // Arrival cities, sorted by name, with the longest presale period of the lines serving
@@ -202,23 +202,23 @@ async fn departure_and_arrival_cities_of_the_demo_operator() {
         {"provinceName": "浙江省", "toCity": "杭州市", "preSellDay": 10}
     ]);
     for q in ["上海市", "上海"] {
-        let v = call(&base, Route::ToCities, json!({"fromCity": q})).await;
+        let v = call(&base, Route::Bus(BusRoute::ToCities), json!({"fromCity": q})).await;
         assert_ok(&v);
         assert_eq!(v["toCityList"], from_sh, "{q}: {v}");
     }
-    let v = call(&base, Route::ToCities, json!({"fromCity": "苏州市"})).await;
+    let v = call(&base, Route::Bus(BusRoute::ToCities), json!({"fromCity": "苏州市"})).await;
     assert_eq!(v["toCityList"], json!([{"provinceName": "上海市", "toCity": "上海市", "preSellDay": 3}]), "{v}");
-    let v = call(&base, Route::ToCities, json!({"fromCity": "杭州"})).await;
+    let v = call(&base, Route::Bus(BusRoute::ToCities), json!({"fromCity": "杭州"})).await;
     assert_eq!(v["toCityList"], json!([{"provinceName": "上海市", "toCity": "上海市", "preSellDay": 10}]), "{v}");
     // An unknown city: an empty list, not an error.
     for q in ["北京市", "天津"] {
-        let v = call(&base, Route::ToCities, json!({"fromCity": q})).await;
+        let v = call(&base, Route::Bus(BusRoute::ToCities), json!({"fromCity": q})).await;
         assert_ok(&v);
         assert_eq!(v["toCityList"], json!([]), "{v}");
     }
     // fromCity is required.
     for body in [json!({}), json!({"fromCity": ""}), json!({"fromCity": "   "}), json!({"fromCity": null}), json!({"toCity": "上海市"})] {
-        let v = call(&base, Route::ToCities, body.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::ToCities), body.clone()).await;
         assert!(assert_refused(&v, "invalid-parameter").contains("fromCity"), "{body}: {v}");
     }
     local.stop();
@@ -246,7 +246,7 @@ async fn lines_list_on_sale_departures_sorted_and_filtered() {
     }
     assert_listing(&base, json!({"fromCity": "上海市", "toCity": "上海市"}), &deps, &|d| d.line == AIRPORT.id).await;
     for (from, to) in [("上海", "苏州"), ("北京", "上海"), ("上海", "北京")] {
-        let v = call(&base, Route::Lines, json!({"fromCity": from, "toCity": to})).await;
+        let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": from, "toCity": to})).await;
         assert_ok(&v);
         assert_eq!(v["lineSchedule"], json!([]), "{from}->{to}: {v}");
     }
@@ -268,17 +268,17 @@ async fn lines_list_on_sale_departures_sorted_and_filtered() {
     // The rolling line: presale 3 days, so only today..today+3 are on sale.
     let v = assert_listing(&base, json!({"fromCity": "苏州"}), &deps, &|d| d.line == ROLLING.id).await;
     assert!(ids(&v).iter().all(|id| id.as_str() <= sid(ROLLING.id, today + Duration::days(3), "13:00").as_str()), "{v}");
-    let v = call(&base, Route::Lines, json!({"fromCity": "苏州", "fromDate": ymd(today + Duration::days(5))})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "苏州", "fromDate": ymd(today + Duration::days(5))})).await;
     assert_eq!(v["lineSchedule"], json!([]), "not yet on sale: {v}");
     // A date outside the week, and a line that does not exist.
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "fromDate": ymd(today + Duration::days(30))})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "fromDate": ymd(today + Duration::days(30))})).await;
     assert_eq!(v["lineSchedule"], json!([]), "{v}");
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "NO-SUCH-LINE"})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "lineId": "NO-SUCH-LINE"})).await;
     assert_eq!(v["lineSchedule"], json!([]), "{v}");
 
     // One element of each line, field by field.
     let d1 = today + Duration::days(1);
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海市", "fromDate": ymd(d1)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海市", "fromDate": ymd(d1)})).await;
     let airport = element(&v, &sid("AIRPORT-EXP", d1, "08:30"));
     assert_eq!(
         *airport,
@@ -334,7 +334,7 @@ async fn lines_list_on_sale_departures_sorted_and_filtered() {
         "{rt}"
     );
     // The rolling line: type 4, a window, an area station with its geofence (no point).
-    let v = call(&base, Route::Lines, json!({"fromCity": "苏州市", "toCity": "上海", "fromDate": ymd(d1)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "苏州市", "toCity": "上海", "fromDate": ymd(d1)})).await;
     assert_eq!(ids(&v), vec![sid("SZ-SHA-FLOW", d1, "07:00"), sid("SZ-SHA-FLOW", d1, "13:00")]);
     let rolling = element(&v, &sid("SZ-SHA-FLOW", d1, "13:00"));
     assert_eq!(
@@ -374,7 +374,7 @@ async fn lines_list_on_sale_departures_sorted_and_filtered() {
         (json!({"fromCity": "上海", "fromDate": 20261105}), "fromDate"),
         (json!({"fromCity": "上海", "lineId": "AIRPORT EXP"}), "lineId"),
     ] {
-        let v = call(&base, Route::Lines, body.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::Lines), body.clone()).await;
         assert_eq!(v["retCode"], "invalid-parameter", "{body}: {v}");
         assert!(assert_refused(&v, "invalid-parameter").contains(field), "{body}: {v}");
     }
@@ -408,20 +408,25 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
     // as a String of fen, D, on sale.
     let full = json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 45, "ticketPrice": "3000",
                       "startTime": format!("{} 08:30:00", ymd(d1)), "saleStatus": 1});
-    assert_eq!(call(&base, Route::Seats, body.clone()).await, full);
+    assert_eq!(call(&base, Route::Bus(BusRoute::Seats), body.clone()).await, full);
     assert_eq!(
-        call(&base, Route::Seats, with(body.clone(), json!({"fromStationCode": "RMGC", "toStationCode": "PVG2", "lineId": "AIRPORT-EXP"}))).await,
+        call(
+            &base,
+            Route::Bus(BusRoute::Seats),
+            with(body.clone(), json!({"fromStationCode": "RMGC", "toStationCode": "PVG2", "lineId": "AIRPORT-EXP"}))
+        )
+        .await,
         full
     );
-    assert_eq!(call(&base, Route::Seats, seats_body(&airport, d1, "08:30:00")).await, full);
+    assert_eq!(call(&base, Route::Bus(BusRoute::Seats), seats_body(&airport, d1, "08:30:00")).await, full);
     for (from, to, price) in [("SHA2", "PVG2", "2500"), ("RMGC", "SHA2", "1500")] {
-        let v = call(&base, Route::Seats, with(body.clone(), json!({"fromStationCode": from, "toStationCode": to}))).await;
+        let v = call(&base, Route::Bus(BusRoute::Seats), with(body.clone(), json!({"fromStationCode": from, "toStationCode": to}))).await;
         assert_ok(&v);
         assert_eq!((v["ticketPrice"].as_str(), v["leftTicketCnt"].as_i64()), (Some(price), Some(45)), "{from}-{to}: {v}");
     }
     // The rolling line: its window's begin is D.
     let rolling = sid("SZ-SHA-FLOW", d1, "07:00");
-    let v = call(&base, Route::Seats, seats_body(&rolling, d1, "07:00")).await;
+    let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&rolling, d1, "07:00")).await;
     assert_eq!(
         v,
         json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 18, "ticketPrice": "6800",
@@ -430,14 +435,14 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
 
     // A fromDate/fromTime that is not D's is not an error: the answer carries the current D.
     for (date, time) in [(d1, "09:45"), (d1, "08:31"), (today + Duration::days(2), "08:30")] {
-        let v = call(&base, Route::Seats, seats_body(&airport, date, time)).await;
+        let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&airport, date, time)).await;
         assert_eq!(v, full, "{date} {time}");
     }
 
     // Stopped: success with saleStatus 0 and no seats (not 1102).
     let stopped = stopped_id(today);
     let d2 = today + Duration::days(2);
-    let v = call(&base, Route::Seats, seats_body(&stopped, d2, "08:00")).await;
+    let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&stopped, d2, "08:00")).await;
     assert_eq!(
         v,
         json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 0, "ticketPrice": "8800",
@@ -445,7 +450,7 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
     );
     // Not yet on sale (the rolling line sells 3 days ahead): saleStatus 0 too.
     let d5 = today + Duration::days(5);
-    let v = call(&base, Route::Seats, seats_body(&sid("SZ-SHA-FLOW", d5, "13:00"), d5, "13:00")).await;
+    let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&sid("SZ-SHA-FLOW", d5, "13:00"), d5, "13:00")).await;
     assert_eq!((v["saleStatus"].as_i64(), v["leftTicketCnt"].as_i64(), v["ticketPrice"].as_str()), (Some(0), Some(0), Some("6800")), "{v}");
 
     // 1114: unknown scheduleId, or a lineId that is not its line.
@@ -455,7 +460,7 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
         with(body.clone(), json!({"lineId": "HZ-SH-RT"})),
         with(body.clone(), json!({"lineId": "NO-SUCH-LINE"})),
     ] {
-        let v = call(&base, Route::Seats, b.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::Seats), b.clone()).await;
         assert_eq!(assert_refused(&v, "1114"), "查询不到班次", "{b}");
     }
     // 1401: a from-station that does not board, a to-station that does not alight, out of
@@ -468,7 +473,7 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
         if !to.is_empty() {
             b["toStationCode"] = json!(to);
         }
-        let v = call(&base, Route::Seats, b.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::Seats), b.clone()).await;
         assert!(assert_refused(&v, "1401").starts_with("班次信息有误,不能下单"), "{b}: {v}");
     }
     // Format first.
@@ -485,7 +490,7 @@ async fn seats_answer_live_and_refuse_unknown_departures_and_bad_segments() {
         (json!({"scheduleId": airport, "fromDate": "2026-13-01", "fromTime": "08:30"}), "fromDate"),
         (seats_body("bad id!", d1, "08:30"), "scheduleId"),
     ] {
-        let v = call(&base, Route::Seats, b.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::Seats), b.clone()).await;
         assert_eq!(v["retCode"], "invalid-parameter", "{b}: {v}");
         assert!(assert_refused(&v, "invalid-parameter").contains(field), "{b}: {v}");
     }
@@ -518,23 +523,23 @@ async fn moved_and_resized_departures_show_their_current_time_and_seats() {
     catalogue::apply_import(local.app.store.as_ref(), &file, Utc::now(), &ImportOptions::default(), &|_, _| {}).await.expect("re-import");
 
     // The old fromTime is not an error: startTime is the current D.
-    let v = call(&base, Route::Seats, seats_body(&moved_time, d3, "10:30")).await;
+    let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&moved_time, d3, "10:30")).await;
     assert_eq!(
         v,
         json!({"retCode": "0", "retDesc": "成功", "success": true, "leftTicketCnt": 45, "ticketPrice": "3000",
                          "startTime": format!("{} 11:00:00", ymd(d3)), "saleStatus": 1})
     );
-    let v = call(&base, Route::Seats, seats_body(&moved_date, d5, "06:30")).await;
+    let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&moved_date, d5, "06:30")).await;
     assert_eq!(
         (v["startTime"].as_str(), v["leftTicketCnt"].as_i64(), v["saleStatus"].as_i64()),
         (Some(format!("{} 07:00:00", ymd(d6)).as_str()), Some(45), Some(1)),
         "{v}"
     );
-    let v = call(&base, Route::Seats, seats_body(&resized, d1, "08:30")).await;
+    let v = call(&base, Route::Bus(BusRoute::Seats), seats_body(&resized, d1, "08:30")).await;
     assert_eq!(v["leftTicketCnt"], 30, "{v}");
 
     // Lines: listed at the current time, under the current date, with their seats.
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d3)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d3)})).await;
     let e = element(&v, &moved_time);
     assert_eq!(
         (e["line"]["fromTime"].as_str(), e["line"]["fromDate"].as_str(), e["leftTicketCnt"].as_i64()),
@@ -547,9 +552,9 @@ async fn moved_and_resized_departures_show_their_current_time_and_seats() {
         "sorted by D: {:?}",
         ids(&v)
     );
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d5)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d5)})).await;
     assert!(!ids(&v).contains(&moved_date), "moved away from {d5}: {:?}", ids(&v));
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d6)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "lineId": "AIRPORT-EXP", "fromDate": ymd(d6)})).await;
     assert_eq!(ids(&v)[..3], [sid("AIRPORT-EXP", d6, "06:30"), moved_date.clone(), sid("AIRPORT-EXP", d6, "08:30")], "{:?}", ids(&v));
     let e = element(&v, &moved_date);
     assert_eq!(
@@ -557,11 +562,11 @@ async fn moved_and_resized_departures_show_their_current_time_and_seats() {
         (Some("07:00"), Some(ymd(d6).as_str()), Some(45)),
         "{e}"
     );
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "fromDate": ymd(d1)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "fromDate": ymd(d1)})).await;
     assert_eq!(element(&v, &resized)["leftTicketCnt"], 30);
 
     // Same D on two lines: ordered by scheduleId (AAA-TIE before AIRPORT-EXP-…).
-    let v = call(&base, Route::Lines, json!({"fromCity": "上海", "fromDate": ymd(d4)})).await;
+    let v = call(&base, Route::Bus(BusRoute::Lines), json!({"fromCity": "上海", "fromDate": ymd(d4)})).await;
     let list = ids(&v);
     let tie = list.iter().position(|x| x == "AAA-TIE").expect("extra departure listed");
     assert_eq!(list[tie + 1], sid("AIRPORT-EXP", d4, "10:30"), "{list:?}");
@@ -586,7 +591,7 @@ async fn stopped_schedules_list_the_stopped_departure() {
     let stopped = stopped_id(today);
     let at = |date: NaiveDate, t: &str| format!("{} {t}", ymd(date));
 
-    let v = call(&base, Route::StoppedSchedules, json!({})).await;
+    let v = call(&base, Route::Bus(BusRoute::StoppedSchedules), json!({})).await;
     assert_ok(&v);
     let list = v["lineSchedule"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{v}");
@@ -625,7 +630,7 @@ async fn stopped_schedules_list_the_stopped_departure() {
         (json!({"fromDateTimeEnd": at(d2, "08:00:01")}), true),
         (json!({"fromDateTimeBegin": at(today, "00:00:00"), "fromDateTimeEnd": at(today + Duration::days(7), "00:00:00"), "fromCity": "上海"}), true),
     ] {
-        let v = call(&base, Route::StoppedSchedules, body.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::StoppedSchedules), body.clone()).await;
         assert_ok(&v);
         assert_eq!(ids(&v), if listed { vec![stopped.clone()] } else { vec![] }, "{body}");
     }
@@ -640,7 +645,7 @@ async fn stopped_schedules_list_the_stopped_departure() {
         (json!({"fromDateTimeBegin": format!("{} 8:00:00", ymd(d2))}), "fromDateTimeBegin"),
         (json!({"fromDateTimeBegin": format!("{}T08:00:00", ymd(d2))}), "fromDateTimeBegin"),
     ] {
-        let v = call(&base, Route::StoppedSchedules, body.clone()).await;
+        let v = call(&base, Route::Bus(BusRoute::StoppedSchedules), body.clone()).await;
         assert_eq!(v["retCode"], "invalid-parameter", "{body}: {v}");
         assert!(assert_refused(&v, "invalid-parameter").contains(field), "{body}: {v}");
     }
@@ -673,11 +678,11 @@ async fn every_catalogue_route_refuses_bad_requests_in_the_bus_envelope_and_chan
     let today = today_gmt8();
     let d1 = today + Duration::days(1);
     let valid: Vec<(Route, Value)> = vec![
-        (Route::FromCities, json!({"fromCity": "上海"})),
-        (Route::ToCities, json!({"fromCity": "上海市"})),
-        (Route::Lines, json!({"fromCity": "上海市", "fromDate": ymd(d1)})),
-        (Route::Seats, seats_body(&sid("AIRPORT-EXP", d1, "08:30"), d1, "08:30")),
-        (Route::StoppedSchedules, json!({"fromCity": "上海"})),
+        (Route::Bus(BusRoute::FromCities), json!({"fromCity": "上海"})),
+        (Route::Bus(BusRoute::ToCities), json!({"fromCity": "上海市"})),
+        (Route::Bus(BusRoute::Lines), json!({"fromCity": "上海市", "fromDate": ymd(d1)})),
+        (Route::Bus(BusRoute::Seats), seats_body(&sid("AIRPORT-EXP", d1, "08:30"), d1, "08:30")),
+        (Route::Bus(BusRoute::StoppedSchedules), json!({"fromCity": "上海"})),
     ];
     // Every one of them answers when it is well formed and signed (timestamps: GMT+8 text,
     // epoch milliseconds, or in the future).

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use busgate_cli::local::{Running, DEMO_FENBEITONG_TOKEN, DEMO_QIMEN_SECRET};
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::browser::{browser, chromedriver};
 use busgate_tests::{call_bus, post_bytes, repo_file, signed_query, start_local, JSON};
 use fantoccini::{Client, Locator};
@@ -134,13 +134,14 @@ async fn dispatcher_works_the_back_office_in_chromium() {
 
     // Fliggy sells a ticket through the bus interface; in async issue mode it waits for us.
     let order_id = "970000000001";
-    let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(&base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let target = busgate_cli::sim::pick(&lines, "上海市", "", local.app.clock.now()).expect("a sellable demo departure");
     assert!(target.refundable(), "the demo always has a departure refundable now");
-    let (_, created) = call_bus(&base, Route::OrdersCreate, &busgate_cli::sim::order_body(&target, order_id, 1), DEMO_QIMEN_SECRET).await;
+    let (_, created) =
+        call_bus(&base, Route::Bus(BusRoute::OrdersCreate), &busgate_cli::sim::order_body(&target, order_id, 1), DEMO_QIMEN_SECRET).await;
     assert_eq!(created["retCode"], "0", "{created}");
     let agent = created["agentOrderId"].as_str().unwrap().to_string();
-    let (_, confirmed) = call_bus(&base, Route::OrdersConfirm, &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
+    let (_, confirmed) = call_bus(&base, Route::Bus(BusRoute::OrdersConfirm), &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
     assert_eq!(confirmed["status"], "2", "{confirmed}");
     let order = busgate_domain::orders::get_order(local.app.store.as_ref(), order_id).await.unwrap().unwrap();
     ui.id_numbers = order.passengers.iter().map(|p| p.cert_no.clone()).collect();
@@ -199,10 +200,10 @@ async fn dispatcher_works_the_back_office_in_chromium() {
     ui.id_numbers.push(full.clone());
 
     // Fliggy asks for a refund; async mode leaves it to us; we approve it in the console.
-    let (_, fee) = call_bus(&base, Route::RefundsFee, &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
+    let (_, fee) = call_bus(&base, Route::Bus(BusRoute::RefundsFee), &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
     let apply = json!({"alitripOrderId": order_id, "agentOrderId": agent,
                        "passengerList": [{"ticketId": format!("{agent}-1"), "refundSurcharge": fee["passengerList"][0]["refundSurcharge"]}]});
-    let (_, applied) = call_bus(&base, Route::RefundsApply, &apply, DEMO_QIMEN_SECRET).await;
+    let (_, applied) = call_bus(&base, Route::Bus(BusRoute::RefundsApply), &apply, DEMO_QIMEN_SECRET).await;
     assert_eq!(applied["status"], "9", "{applied}");
     let refund_id = applied["refundId"].as_str().unwrap().to_string();
     ui.open("/console/work#refunds").await;
@@ -260,10 +261,10 @@ async fn dispatcher_works_the_back_office_in_chromium() {
     let (ok, msg) = ui.flash().await;
     assert!(ok && msg.contains("stopped"), "{msg}");
     assert!(ui.text(&row).await.contains("已停售"));
-    let (_, seats) = call_bus(&base, Route::Seats, &target.seats_body(), DEMO_QIMEN_SECRET).await;
+    let (_, seats) = call_bus(&base, Route::Bus(BusRoute::Seats), &target.seats_body(), DEMO_QIMEN_SECRET).await;
     assert_eq!(seats["saleStatus"], json!(0), "{seats}");
     ui.submit(&format!("{row} button[value=resume]")).await;
-    let (_, seats) = call_bus(&base, Route::Seats, &target.seats_body(), DEMO_QIMEN_SECRET).await;
+    let (_, seats) = call_bus(&base, Route::Bus(BusRoute::Seats), &target.seats_body(), DEMO_QIMEN_SECRET).await;
     assert_eq!(seats["saleStatus"], json!(1), "{seats}");
 
     // The catalogue: a file with a mistake is reported with its line; a good one is checked.
@@ -311,7 +312,7 @@ fn tempfile_dir() -> PathBuf {
 async fn console_actions_need_the_csrf_token_and_the_same_origin() {
     let (local, _dir) = start_local(&[]).await;
     let base = local.base_url();
-    let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(&base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let target = busgate_cli::sim::pick(&lines, "上海市", "", local.app.clock.now()).expect("a demo departure");
     let stop = format!("{base}/console/departures/{}/stop", target.schedule_id());
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -343,7 +344,7 @@ async fn console_actions_need_the_csrf_token_and_the_same_origin() {
         .await
         .unwrap();
     assert_eq!(cross.status(), 403);
-    let (_, seats) = call_bus(&base, Route::Seats, &target.seats_body(), DEMO_QIMEN_SECRET).await;
+    let (_, seats) = call_bus(&base, Route::Bus(BusRoute::Seats), &target.seats_body(), DEMO_QIMEN_SECRET).await;
     assert_eq!(seats["saleStatus"], json!(1), "nothing was stopped: {seats}");
     // The same request with the token, from the console's own page, goes through.
     let ok = http
@@ -356,7 +357,7 @@ async fn console_actions_need_the_csrf_token_and_the_same_origin() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 303);
-    let (_, seats) = call_bus(&base, Route::Seats, &target.seats_body(), DEMO_QIMEN_SECRET).await;
+    let (_, seats) = call_bus(&base, Route::Bus(BusRoute::Seats), &target.seats_body(), DEMO_QIMEN_SECRET).await;
     assert_eq!(seats["saleStatus"], json!(0), "{seats}");
 }
 

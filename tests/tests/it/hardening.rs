@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use busgate_cli::local::DEMO_QIMEN_SECRET;
 use busgate_domain::catalogue::{self, load_departure_record};
 use busgate_domain::outbox::{Callback, CallbackStatus};
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{now_timestamp, signed_query, start_local, today_gmt8, JSON};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
@@ -276,14 +276,14 @@ fn pipeline_signed_seeds_are_served() {
         }
     }
     let expected = [
-        Route::FromCities,
-        Route::ToCities,
-        Route::Lines,
-        Route::Seats,
-        Route::StoppedSchedules,
-        Route::OrdersCreate,
-        Route::OrdersQuery,
-        Route::OrdersConfirm,
+        Route::Bus(BusRoute::FromCities),
+        Route::Bus(BusRoute::ToCities),
+        Route::Bus(BusRoute::Lines),
+        Route::Bus(BusRoute::Seats),
+        Route::Bus(BusRoute::StoppedSchedules),
+        Route::Bus(BusRoute::OrdersCreate),
+        Route::Bus(BusRoute::OrdersQuery),
+        Route::Bus(BusRoute::OrdersConfirm),
         Route::Relation,
         Route::FenbeitongNotify,
     ];
@@ -503,16 +503,16 @@ async fn load_local_mode_mixed_signed_traffic_keeps_invariants() {
                 let dep = &deps[(i >> 33) % deps.len()];
                 match (i >> 20) % 5 {
                     0 => {
-                        let v = load.call(Route::FromCities, &json!({})).await;
+                        let v = load.call(Route::Bus(BusRoute::FromCities), &json!({})).await;
                         assert_eq!(v["success"], true, "from-cities: {v}");
                     }
                     1 => {
-                        let v = load.call(Route::Lines, &json!({"fromCity": "上海"})).await;
+                        let v = load.call(Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海"})).await;
                         assert_eq!(v["success"], true, "lines: {v}");
                     }
                     2 if orders_available && dep.point_to_point => order_traffic(&load, dep, i, &ledger).await,
                     _ => {
-                        let v = load.call(Route::Seats, &seats_body(dep)).await;
+                        let v = load.call(Route::Bus(BusRoute::Seats), &seats_body(dep)).await;
                         assert_eq!(v["success"], true, "seats: {v}");
                         let left = v["leftTicketCnt"].as_i64().expect("leftTicketCnt");
                         assert!((0..=dep.capacity).contains(&left), "seats left {left} outside 0..={}", dep.capacity);
@@ -559,7 +559,7 @@ async fn load_local_mode_mixed_signed_traffic_keeps_invariants() {
 /// Whether the order routes are served (they answer `interface not available` until the orders
 /// work lands; then the order half of the load test runs by itself).
 async fn orders_routes_answer(load: &Load) -> bool {
-    let v = load.call(Route::OrdersQuery, &json!({"alitripOrderId": "1"})).await;
+    let v = load.call(Route::Bus(BusRoute::OrdersQuery), &json!({"alitripOrderId": "1"})).await;
     v["retDesc"] != "interface not available"
 }
 
@@ -580,7 +580,7 @@ struct Ledger {
 /// Create (lock seats), then confirm (pay), close, or leave locked. Part of the load test,
 /// exercised as soon as the order routes answer.
 async fn order_traffic(load: &Load, dep: &Dep, i: usize, ledger: &Mutex<Ledger>) {
-    let seats = load.call(Route::Seats, &seats_body(dep)).await;
+    let seats = load.call(Route::Bus(BusRoute::Seats), &seats_body(dep)).await;
     if seats["success"] != true || seats["saleStatus"] != 1 || seats["leftTicketCnt"].as_i64().unwrap_or(0) == 0 {
         return;
     }
@@ -598,7 +598,7 @@ async fn order_traffic(load: &Load, dep: &Dep, i: usize, ledger: &Mutex<Ledger>)
         "alitripOrderId": id, "scheduleId": dep.schedule_id, "lineId": dep.line_id, "fromDate": dep.date, "fromTime": dep.time,
         "ticketCount": n, "orderAmount": fare * n as i64, "contactName": "张三", "contactMobile": "13800000000", "passengerList": passengers,
     });
-    let v = load.call(Route::OrdersCreate, &create).await;
+    let v = load.call(Route::Bus(BusRoute::OrdersCreate), &create).await;
     if v["success"] != true {
         // Only an honest refusal (sold out, not on sale, changed) is acceptable.
         let code = v["retCode"].as_str().unwrap_or_default();
@@ -610,13 +610,13 @@ async fn order_traffic(load: &Load, dep: &Dep, i: usize, ledger: &Mutex<Ledger>)
     let key = json!({"alitripOrderId": id, "agentOrderId": agent});
     match (i >> 44) % 3 {
         0 => {
-            let v = load.call(Route::OrdersConfirm, &key).await;
+            let v = load.call(Route::Bus(BusRoute::OrdersConfirm), &key).await;
             if v["success"] == true {
                 ledger.lock().expect("ledger").paid.insert(id);
             }
         }
         1 => {
-            let v = load.call(Route::OrdersClose, &key).await;
+            let v = load.call(Route::Bus(BusRoute::OrdersClose), &key).await;
             assert_eq!(v["success"], true, "close of a locked order: {v}");
         }
         _ => {}
@@ -632,7 +632,7 @@ async fn check_orders(load: &Load, ledger: &Mutex<Ledger>) -> BTreeMap<String, i
     };
     let mut held: BTreeMap<String, i64> = BTreeMap::new();
     for (id, (schedule, agent)) in &created {
-        let v = load.call(Route::OrdersQuery, &json!({"alitripOrderId": id, "agentOrderId": agent})).await;
+        let v = load.call(Route::Bus(BusRoute::OrdersQuery), &json!({"alitripOrderId": id, "agentOrderId": agent})).await;
         assert_eq!(v["success"], true, "query of created order {id}: {v}");
         let status = v["status"].as_str().unwrap_or_default().to_string();
         for p in v["passengerList"].as_array().into_iter().flatten() {

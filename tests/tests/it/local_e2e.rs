@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use busgate_cli::local::DEMO_QIMEN_SECRET;
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{call_bus, now_timestamp, post_raw, signed_query, start_local, JSON};
 use serde_json::{json, Value};
 
@@ -41,9 +41,9 @@ async fn independently_signed_request_gets_departure_cities_and_a_changed_byte_f
     let (local, _dir) = start_local(&[]).await;
     let base = local.base_url();
     let body = r#"{"fromCity":"上海"}"#.as_bytes().to_vec();
-    let method = Route::FromCities.default_method().unwrap();
+    let method = Route::Bus(BusRoute::FromCities).default_method().unwrap();
     let query = python_signed_query(&body, method, &now_timestamp());
-    let url = format!("{base}{}?{query}", Route::FromCities.path());
+    let url = format!("{base}{}?{query}", Route::Bus(BusRoute::FromCities).path());
 
     let answer: Value = serde_json::from_str(&raw_post(&url, body.clone()).await).unwrap();
     assert_eq!(answer["retCode"], "0");
@@ -68,7 +68,7 @@ async fn independently_signed_request_gets_departure_cities_and_a_changed_byte_f
 async fn refusals_use_the_bus_envelope_and_name_the_problem() {
     let (local, _dir) = start_local(&[]).await;
     let base = local.base_url();
-    let route = Route::ToCities;
+    let route = Route::Bus(BusRoute::ToCities);
     let method = route.default_method().unwrap();
     let url_for = |body: &[u8], ts: &str| format!("{base}{}?{}", route.path(), signed_query(method, body, DEMO_QIMEN_SECRET, ts));
 
@@ -115,7 +115,7 @@ async fn another_routes_method_is_refused_by_default_and_only_warned_when_lenien
     let signed_as_create = |base: &str| {
         format!(
             "{base}{}?{}",
-            Route::FromCities.path(),
+            Route::Bus(BusRoute::FromCities).path(),
             signed_query("qimen.alitrip.custombus.order.create", &body, DEMO_QIMEN_SECRET, &now_timestamp())
         )
     };
@@ -137,7 +137,7 @@ async fn data_persists_across_restarts() {
     let opts = busgate_tests::local_options(&dir);
     let env = |_: &str| None;
     let first = busgate_cli::local::start(opts.clone(), &env).await.unwrap();
-    let (_, before) = call_bus(&first.base_url(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
+    let (_, before) = call_bus(&first.base_url(), Route::Bus(BusRoute::FromCities), &json!({}), DEMO_QIMEN_SECRET).await;
     // A callback committed but never handed to the queue (a crash, or a back-office command
     // run while the server was stopped) is delivered by the next run.
     let now = first.app.clock.now();
@@ -154,7 +154,7 @@ async fn data_persists_across_restarts() {
     // Give the aborted server a moment to release the file.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let second = busgate_cli::local::start(busgate_cli::local::LocalOptions { demo: false, ..opts }, &env).await.unwrap();
-    let (_, after) = call_bus(&second.base_url(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
+    let (_, after) = call_bus(&second.base_url(), Route::Bus(BusRoute::FromCities), &json!({}), DEMO_QIMEN_SECRET).await;
     assert_eq!(before["fromCityList"], after["fromCityList"]);
     assert!(after["fromCityList"].as_array().unwrap().len() >= 2, "{after}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

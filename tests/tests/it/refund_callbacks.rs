@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use busgate_cli::local::{Running, DEMO_QIMEN_SECRET};
 use busgate_domain::orders::{decide_refund, money_refund};
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{call_bus, start_local};
 use serde_json::{json, Value};
 
@@ -19,14 +19,14 @@ const ISP: &str = r#"{"error_response":{"code":15,"msg":"Remote service error","
 /// time of day.
 async fn issued_order(local: &Running, order_id: &str) -> (String, Value) {
     let base = local.base_url();
-    let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(&base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let target = busgate_cli::sim::pick(&lines, "上海市", "", local.app.clock.now()).expect("a sellable demo departure");
     assert!(target.refundable(), "the demo always has a departure refundable now: {lines}");
     let create = busgate_cli::sim::order_body(&target, order_id, 1);
-    let (_, created) = call_bus(&base, Route::OrdersCreate, &create, DEMO_QIMEN_SECRET).await;
+    let (_, created) = call_bus(&base, Route::Bus(BusRoute::OrdersCreate), &create, DEMO_QIMEN_SECRET).await;
     assert_eq!(created["retCode"], "0", "{created}");
     let agent = created["agentOrderId"].as_str().unwrap().to_string();
-    let (_, confirmed) = call_bus(&base, Route::OrdersConfirm, &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
+    let (_, confirmed) = call_bus(&base, Route::Bus(BusRoute::OrdersConfirm), &json!({"alitripOrderId": order_id}), DEMO_QIMEN_SECRET).await;
     assert_eq!(confirmed["status"], "3", "{confirmed}");
     (agent, confirmed)
 }
@@ -56,11 +56,11 @@ async fn async_refund_confirm_survives_failures_and_is_delivered_once() {
     let (local, _dir) =
         start_local(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND", "false"), ("BUSGATE_CALLBACK_BACKOFF_BASE_SECS", "0")]).await;
     let (agent, _) = issued_order(&local, "940000000001").await;
-    let (_, fee) = call_bus(&local.base_url(), Route::RefundsFee, &json!({"alitripOrderId": "940000000001"}), DEMO_QIMEN_SECRET).await;
+    let (_, fee) = call_bus(&local.base_url(), Route::Bus(BusRoute::RefundsFee), &json!({"alitripOrderId": "940000000001"}), DEMO_QIMEN_SECRET).await;
     let surcharge = fee["passengerList"][0]["refundSurcharge"].clone();
     let apply = json!({"alitripOrderId": "940000000001", "agentOrderId": agent,
                        "passengerList": [{"ticketId": format!("{agent}-1"), "refundSurcharge": surcharge}]});
-    let (_, applied) = call_bus(&local.base_url(), Route::RefundsApply, &apply, DEMO_QIMEN_SECRET).await;
+    let (_, applied) = call_bus(&local.base_url(), Route::Bus(BusRoute::RefundsApply), &apply, DEMO_QIMEN_SECRET).await;
     assert_eq!((applied["retCode"].as_str(), applied["status"].as_str()), (Some("0"), Some("9")), "{applied}");
 
     let method = "taobao.bus.agent.refund.confirm";
@@ -76,7 +76,7 @@ async fn async_refund_confirm_survives_failures_and_is_delivered_once() {
     let p: Value = serde_json::from_str(payload).unwrap();
     assert_eq!(p["agent_return_ticket_status"], 1);
     assert_eq!(p["agent_refund_amount"], busgate_domain::orders::fen_to_yuan(applied["totalRefundAmount"].as_i64().unwrap()));
-    let (_, q) = call_bus(&local.base_url(), Route::OrdersQuery, &json!({"alitripOrderId": "940000000001"}), DEMO_QIMEN_SECRET).await;
+    let (_, q) = call_bus(&local.base_url(), Route::Bus(BusRoute::OrdersQuery), &json!({"alitripOrderId": "940000000001"}), DEMO_QIMEN_SECRET).await;
     assert_eq!(q["status"], "11");
     local.stop();
 }
@@ -114,7 +114,7 @@ async fn money_refund_survives_failures_and_its_serial_pays_once() {
     assert!(taken.is_err(), "a serial is written once");
     // Money back never exceeds the ticket price: over the rest is refused and pays nothing;
     // the rest exactly gets a new serial.
-    let (_, q) = call_bus(&local.base_url(), Route::OrdersQuery, &json!({"alitripOrderId": "940000000002"}), DEMO_QIMEN_SECRET).await;
+    let (_, q) = call_bus(&local.base_url(), Route::Bus(BusRoute::OrdersQuery), &json!({"alitripOrderId": "940000000002"}), DEMO_QIMEN_SECRET).await;
     let price = q["passengerList"][0]["ticketList"][0]["ticketPrice"].as_i64().unwrap();
     let over = money_refund(local.app.store.as_ref(), "940000000002", Some(price - 300 + 1), "再补偿", None, local.app.clock.now()).await;
     assert!(matches!(over, Err(busgate_domain::orders::OrderError::Invalid { .. })), "{over:?}");

@@ -3,7 +3,7 @@
 //! (JSON only), ids are Strings, and local mode's own endpoints answer loopback callers only.
 
 use busgate_cli::local::DEMO_QIMEN_SECRET;
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{call_bus, now_timestamp, post_bytes, signed_query, start_local, JSON};
 use serde_json::{json, Value};
 
@@ -11,10 +11,10 @@ const SIGN_FAILURE: &str = r#"{"retDesc":"Illegal request","success":"false","re
 
 /// Creates an order on a demo departure (locked, unpaid) and returns its create body.
 async fn locked_order(base: &str, order_id: &str) -> Value {
-    let (_, lines) = call_bus(base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let target = busgate_cli::sim::pick(&lines, "上海市", "", chrono::Utc::now()).expect("a demo departure");
     let body = busgate_cli::sim::order_body(&target, order_id, 1);
-    let (_, created) = call_bus(base, Route::OrdersCreate, &body, DEMO_QIMEN_SECRET).await;
+    let (_, created) = call_bus(base, Route::Bus(BusRoute::OrdersCreate), &body, DEMO_QIMEN_SECRET).await;
     assert_eq!((created["retCode"].as_str(), created["status"].as_str()), (Some("0"), Some("1")), "{created}");
     body
 }
@@ -26,12 +26,12 @@ async fn a_signed_query_replayed_to_confirm_issues_nothing() {
     locked_order(&base, "950000000001").await;
     // Fliggy's signed order query, POSTed unchanged to the confirm route.
     let body = serde_json::to_vec(&json!({"alitripOrderId": "950000000001"})).unwrap();
-    let query = signed_query(Route::OrdersQuery.default_method().unwrap(), &body, DEMO_QIMEN_SECRET, &now_timestamp());
-    let answer = post_bytes(&format!("{base}{}?{query}", Route::OrdersConfirm.path()), Some(JSON), body.clone()).await.json();
+    let query = signed_query(Route::Bus(BusRoute::OrdersQuery).default_method().unwrap(), &body, DEMO_QIMEN_SECRET, &now_timestamp());
+    let answer = post_bytes(&format!("{base}{}?{query}", Route::Bus(BusRoute::OrdersConfirm).path()), Some(JSON), body.clone()).await.json();
     assert_eq!(answer["retCode"], "invalid-parameter", "{answer}");
     assert_eq!(answer["retDesc"], "method: expected qimen.alitrip.custombus.order.confirm, got qimen.alitrip.custombus.order.query",);
     // The same request on its own route answers, and shows the order still unpaid.
-    let answer = post_bytes(&format!("{base}{}?{query}", Route::OrdersQuery.path()), Some(JSON), body).await.json();
+    let answer = post_bytes(&format!("{base}{}?{query}", Route::Bus(BusRoute::OrdersQuery).path()), Some(JSON), body).await.json();
     assert_eq!((answer["retCode"].as_str(), answer["status"].as_str()), (Some("0"), Some("1")), "{answer}");
     assert!(local.fake_top.calls().iter().all(|c| c.method != "taobao.bus.agent.bookticket.confirm"));
     local.stop();
@@ -41,14 +41,14 @@ async fn a_signed_query_replayed_to_confirm_issues_nothing() {
 async fn a_json_request_resent_as_a_form_is_refused_before_parsing() {
     let (local, _dir) = start_local(&[]).await;
     let base = local.base_url();
-    let (_, lines) = call_bus(&base, Route::Lines, &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
+    let (_, lines) = call_bus(&base, Route::Bus(BusRoute::Lines), &json!({"fromCity": "上海市"}), DEMO_QIMEN_SECRET).await;
     let d = &lines["lineSchedule"][0];
     let seg = &d["segmentPrices"][0];
     let signed_body = serde_json::to_vec(&json!({"scheduleId": d["scheduleId"], "lineId": d["line"]["id"], "fromDate": d["line"]["fromDate"],
         "fromTime": d["line"]["fromTime"], "fromStationCode": seg["fromStationCode"], "toStationCode": seg["toStationCode"]}))
     .unwrap();
-    let query = signed_query(Route::Seats.default_method().unwrap(), &signed_body, DEMO_QIMEN_SECRET, &now_timestamp());
-    let url = format!("{base}{}?{query}", Route::Seats.path());
+    let query = signed_query(Route::Bus(BusRoute::Seats).default_method().unwrap(), &signed_body, DEMO_QIMEN_SECRET, &now_timestamp());
+    let url = format!("{base}{}?{query}", Route::Bus(BusRoute::Seats).path());
     assert_eq!(post_bytes(&url, Some(JSON), signed_body.clone()).await.json()["retCode"], "0");
     // The attack: one JSON key percent-encoded. As a form, the whole body is one field whose
     // decoded name is the signed body, so the signature holds; as JSON it means another thing.
@@ -73,9 +73,9 @@ async fn an_alitrip_order_id_sent_as_a_number_is_refused_naming_the_field() {
     let base = local.base_url();
     let mut body = locked_order(&base, "950000000002").await;
     body["alitripOrderId"] = json!(950000000003u64);
-    let (_, answer) = call_bus(&base, Route::OrdersCreate, &body, DEMO_QIMEN_SECRET).await;
+    let (_, answer) = call_bus(&base, Route::Bus(BusRoute::OrdersCreate), &body, DEMO_QIMEN_SECRET).await;
     assert_eq!((answer["retCode"].as_str(), answer["retDesc"].as_str()), (Some("invalid-parameter"), Some("alitripOrderId: must be a string")));
-    let (_, q) = call_bus(&base, Route::OrdersQuery, &json!({"alitripOrderId": "950000000003"}), DEMO_QIMEN_SECRET).await;
+    let (_, q) = call_bus(&base, Route::Bus(BusRoute::OrdersQuery), &json!({"alitripOrderId": "950000000003"}), DEMO_QIMEN_SECRET).await;
     assert_eq!(q["retCode"], "order-not-found", "nothing stored");
     local.stop();
 }
@@ -109,7 +109,7 @@ async fn local_endpoints_answer_loopback_callers_only() {
         assert_ne!(r.status(), 403, "{method} {path} from loopback");
     }
     // The interfaces themselves answer anyone (Fliggy is not on loopback).
-    let r = busgate_cli::local::router(shared).oneshot(request("POST", Route::FromCities.path(), "192.0.2.10:40000")).await.unwrap();
+    let r = busgate_cli::local::router(shared).oneshot(request("POST", Route::Bus(BusRoute::FromCities).path(), "192.0.2.10:40000")).await.unwrap();
     assert_eq!(r.status(), 200);
     local.stop();
 }

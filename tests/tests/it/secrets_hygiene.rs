@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use busgate_cli::local::DEMO_QIMEN_SECRET;
 use busgate_domain::outbox::{new_callback_id, Callback, CallbackStatus};
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::{call_bus, start_local};
 use serde_json::json;
 
@@ -44,9 +44,9 @@ async fn no_secret_is_logged_or_stored() {
     assert!(!format!("{:?}", local.app.config).contains(TOP_SECRET), "Debug of the configuration shows a secret");
 
     // Signed and forged requests.
-    let (_, ok) = call_bus(&local.base_url(), Route::FromCities, &json!({}), DEMO_QIMEN_SECRET).await;
+    let (_, ok) = call_bus(&local.base_url(), Route::Bus(BusRoute::FromCities), &json!({}), DEMO_QIMEN_SECRET).await;
     assert_eq!(ok["retCode"], "0");
-    let (_, forged) = call_bus(&local.base_url(), Route::FromCities, &json!({}), "wrong").await;
+    let (_, forged) = call_bus(&local.base_url(), Route::Bus(BusRoute::FromCities), &json!({}), "wrong").await;
     assert_eq!(forged["retCode"], "sign-check-failure");
 
     // A callback whose first attempt fails in transport (the URL carries the session), then a

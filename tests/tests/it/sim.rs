@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use busgate_cli::local::{Running, DEMO_QIMEN_SECRET};
 use busgate_cli::sim::{pick, run, Check, Outcome, Report, SimOptions};
-use busgate_edge::Route;
+use busgate_edge::{BusRoute, Route};
 use busgate_tests::start_local;
 use serde_json::json;
 
@@ -108,7 +108,7 @@ async fn sim_signs_with_the_configured_method_names() {
     // With the same BUSGATE_METHOD_SEATS as the deployment, every check passes.
     let env: HashMap<String, String> = [("BUSGATE_METHOD_SEATS".to_string(), custom.to_string())].into();
     let methods = SimOptions::methods_from_env(&|k| env.get(k).cloned());
-    assert_eq!(methods.get(&Route::Seats).map(String::as_str), Some(custom));
+    assert_eq!(methods.get(&Route::Bus(BusRoute::Seats)).map(String::as_str), Some(custom));
     let report = run(SimOptions { methods, ..options(local.base_url(), DEMO_QIMEN_SECRET) }).await;
     assert!(report.passed(), "{}", report.table());
     local.stop();

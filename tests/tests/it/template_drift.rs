@@ -96,7 +96,7 @@ fn every_function_main_only_wires_its_own_route() {
         let call = match route {
             Route::Relation => "lambda::run_relation()".to_string(),
             Route::FenbeitongNotify => "lambda::run_fenbeitong()".to_string(),
-            bus => format!("lambda::run_bus::<bus::{bus:?}>()"),
+            Route::Bus(bus) => format!("lambda::run_bus::<bus::{bus:?}>()"),
         };
         assert!(main.contains(&call), "functions/{}/src/main.rs does not call {call}", route.function());
         assert!(main.lines().count() < 20, "functions/{}/src/main.rs should only wire", route.function());

@@ -62,16 +62,17 @@ pub async fn handle(app: &App, route: Route, req: Inbound) -> Outbound {
     match route {
         Route::Relation => handle_relation(app, req).await,
         Route::FenbeitongNotify => handle_fenbeitong(app, req).await,
-        bus => {
+        Route::Bus(bus) => {
             let every: &Handler = &move |app, f| Box::pin(crate::inbound::bus::dispatch(app, bus, f));
-            in_span(bus, &req.request_id.clone(), bus_answer(app, bus, &req, every)).await
+            in_span(route, &req.request_id.clone(), bus_answer(app, route, &req, every)).await
         }
     }
 }
 
 /// Serves a request of one bus interface: the Lambda of `I` links `I`'s handler only.
 pub async fn handle_bus<I: crate::inbound::bus::Interface>(app: &App, req: Inbound) -> Outbound {
-    in_span(I::ROUTE, &req.request_id.clone(), bus_answer(app, I::ROUTE, &req, &I::call)).await
+    let route = Route::Bus(I::ROUTE);
+    in_span(route, &req.request_id.clone(), bus_answer(app, route, &req, &I::call)).await
 }
 
 /// Serves the collaboration work order callback.

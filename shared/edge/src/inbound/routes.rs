@@ -1,9 +1,9 @@
 //! The interface routes: one path per interface, identical in local mode and in the SAM
 //! template (a test in `busgate-tests` checks the template against this table).
 
-/// Every inbound interface.
+/// One of Fliggy's bus interfaces: Qimen-signed, answered in the bus envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Route {
+pub enum BusRoute {
     FromCities,
     ToCities,
     Lines,
@@ -15,23 +15,104 @@ pub enum Route {
     RefundsFee,
     RefundsApply,
     StoppedSchedules,
+}
+
+/// Every inbound interface: a bus interface, or a partner route with its own envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Route {
+    Bus(BusRoute),
+    /// Collaboration work orders from Fliggy's customer service.
     Relation,
+    /// Fenbeitong's refund/rebook notices.
     FenbeitongNotify,
+}
+
+impl From<BusRoute> for Route {
+    fn from(b: BusRoute) -> Route {
+        Route::Bus(b)
+    }
+}
+
+impl BusRoute {
+    pub const ALL: [BusRoute; 11] = [
+        BusRoute::FromCities,
+        BusRoute::ToCities,
+        BusRoute::Lines,
+        BusRoute::Seats,
+        BusRoute::OrdersCreate,
+        BusRoute::OrdersQuery,
+        BusRoute::OrdersConfirm,
+        BusRoute::OrdersClose,
+        BusRoute::RefundsFee,
+        BusRoute::RefundsApply,
+        BusRoute::StoppedSchedules,
+    ];
+
+    /// The HTTP path (POST).
+    pub fn path(self) -> &'static str {
+        match self {
+            BusRoute::FromCities => "/fliggy/bus/from-cities",
+            BusRoute::ToCities => "/fliggy/bus/to-cities",
+            BusRoute::Lines => "/fliggy/bus/lines",
+            BusRoute::Seats => "/fliggy/bus/seats",
+            BusRoute::OrdersCreate => "/fliggy/bus/orders/create",
+            BusRoute::OrdersQuery => "/fliggy/bus/orders/query",
+            BusRoute::OrdersConfirm => "/fliggy/bus/orders/confirm",
+            BusRoute::OrdersClose => "/fliggy/bus/orders/close",
+            BusRoute::RefundsFee => "/fliggy/bus/refunds/fee",
+            BusRoute::RefundsApply => "/fliggy/bus/refunds/apply",
+            BusRoute::StoppedSchedules => "/fliggy/bus/stopped-schedules",
+        }
+    }
+
+    /// The Lambda binary (`functions/<name>`) serving the interface.
+    pub fn function(self) -> &'static str {
+        match self {
+            BusRoute::FromCities => "from-cities",
+            BusRoute::ToCities => "to-cities",
+            BusRoute::Lines => "lines",
+            BusRoute::Seats => "seats",
+            BusRoute::OrdersCreate => "orders-create",
+            BusRoute::OrdersQuery => "orders-query",
+            BusRoute::OrdersConfirm => "orders-confirm",
+            BusRoute::OrdersClose => "orders-close",
+            BusRoute::RefundsFee => "refunds-fee",
+            BusRoute::RefundsApply => "refunds-apply",
+            BusRoute::StoppedSchedules => "stopped-schedules",
+        }
+    }
+
+    /// The Qimen `method` Fliggy is expected to send (fliggy-bus.md §1.1).
+    pub fn default_method(self) -> &'static str {
+        match self {
+            BusRoute::FromCities => "qimen.alitrip.custombus.product.fromcity.query",
+            BusRoute::ToCities => "qimen.alitrip.custombus.product.tocity.query",
+            BusRoute::Lines => "qimen.alitrip.custombus.product.number.query",
+            BusRoute::Seats => "qimen.alitrip.custombus.product.seat.query",
+            BusRoute::OrdersCreate => "qimen.alitrip.custombus.order.create",
+            BusRoute::OrdersQuery => "qimen.alitrip.custombus.order.query",
+            BusRoute::OrdersConfirm => "qimen.alitrip.custombus.order.confirm",
+            BusRoute::RefundsFee => "qimen.alitrip.custombus.return.query",
+            BusRoute::RefundsApply => "qimen.alitrip.custombus.return.confirm",
+            BusRoute::StoppedSchedules => "qimen.alitrip.custombus.offline.number.query",
+            BusRoute::OrdersClose => "qimen.alitrip.custombus.order.close",
+        }
+    }
 }
 
 impl Route {
     pub const ALL: [Route; 13] = [
-        Route::FromCities,
-        Route::ToCities,
-        Route::Lines,
-        Route::Seats,
-        Route::OrdersCreate,
-        Route::OrdersQuery,
-        Route::OrdersConfirm,
-        Route::OrdersClose,
-        Route::RefundsFee,
-        Route::RefundsApply,
-        Route::StoppedSchedules,
+        Route::Bus(BusRoute::FromCities),
+        Route::Bus(BusRoute::ToCities),
+        Route::Bus(BusRoute::Lines),
+        Route::Bus(BusRoute::Seats),
+        Route::Bus(BusRoute::OrdersCreate),
+        Route::Bus(BusRoute::OrdersQuery),
+        Route::Bus(BusRoute::OrdersConfirm),
+        Route::Bus(BusRoute::OrdersClose),
+        Route::Bus(BusRoute::RefundsFee),
+        Route::Bus(BusRoute::RefundsApply),
+        Route::Bus(BusRoute::StoppedSchedules),
         Route::Relation,
         Route::FenbeitongNotify,
     ];
@@ -39,17 +120,7 @@ impl Route {
     /// The HTTP path (POST). The Fenbeitong path ends with the company's `{token}`.
     pub fn path(self) -> &'static str {
         match self {
-            Route::FromCities => "/fliggy/bus/from-cities",
-            Route::ToCities => "/fliggy/bus/to-cities",
-            Route::Lines => "/fliggy/bus/lines",
-            Route::Seats => "/fliggy/bus/seats",
-            Route::OrdersCreate => "/fliggy/bus/orders/create",
-            Route::OrdersQuery => "/fliggy/bus/orders/query",
-            Route::OrdersConfirm => "/fliggy/bus/orders/confirm",
-            Route::OrdersClose => "/fliggy/bus/orders/close",
-            Route::RefundsFee => "/fliggy/bus/refunds/fee",
-            Route::RefundsApply => "/fliggy/bus/refunds/apply",
-            Route::StoppedSchedules => "/fliggy/bus/stopped-schedules",
+            Route::Bus(b) => b.path(),
             Route::Relation => "/fliggy/relation",
             Route::FenbeitongNotify => "/fenbeitong/notify/{token}",
         }
@@ -58,38 +129,18 @@ impl Route {
     /// The Lambda binary (`functions/<name>`) serving the route.
     pub fn function(self) -> &'static str {
         match self {
-            Route::FromCities => "from-cities",
-            Route::ToCities => "to-cities",
-            Route::Lines => "lines",
-            Route::Seats => "seats",
-            Route::OrdersCreate => "orders-create",
-            Route::OrdersQuery => "orders-query",
-            Route::OrdersConfirm => "orders-confirm",
-            Route::OrdersClose => "orders-close",
-            Route::RefundsFee => "refunds-fee",
-            Route::RefundsApply => "refunds-apply",
-            Route::StoppedSchedules => "stopped-schedules",
+            Route::Bus(b) => b.function(),
             Route::Relation => "relation",
             Route::FenbeitongNotify => "fenbeitong-notify",
         }
     }
 
-    /// The Qimen `method` Fliggy is expected to send (fliggy-bus.md §1.1).
+    /// The Qimen `method` Fliggy is expected to send (fliggy-bus.md §1.1); bus interfaces only.
     pub fn default_method(self) -> Option<&'static str> {
-        Some(match self {
-            Route::FromCities => "qimen.alitrip.custombus.product.fromcity.query",
-            Route::ToCities => "qimen.alitrip.custombus.product.tocity.query",
-            Route::Lines => "qimen.alitrip.custombus.product.number.query",
-            Route::Seats => "qimen.alitrip.custombus.product.seat.query",
-            Route::OrdersCreate => "qimen.alitrip.custombus.order.create",
-            Route::OrdersQuery => "qimen.alitrip.custombus.order.query",
-            Route::OrdersConfirm => "qimen.alitrip.custombus.order.confirm",
-            Route::RefundsFee => "qimen.alitrip.custombus.return.query",
-            Route::RefundsApply => "qimen.alitrip.custombus.return.confirm",
-            Route::StoppedSchedules => "qimen.alitrip.custombus.offline.number.query",
-            Route::OrdersClose => "qimen.alitrip.custombus.order.close",
-            Route::Relation | Route::FenbeitongNotify => return None,
-        })
+        match self {
+            Route::Bus(b) => Some(b.default_method()),
+            Route::Relation | Route::FenbeitongNotify => None,
+        }
     }
 
     /// `BUSGATE_METHOD_<PATH>`: the path after `/fliggy/bus/`, `/` and `-` as `_`.
@@ -100,7 +151,7 @@ impl Route {
 
     /// Whether this is one of Fliggy's bus interfaces (Qimen-signed, bus envelope).
     pub fn is_bus(self) -> bool {
-        self.default_method().is_some()
+        matches!(self, Route::Bus(_))
     }
 
     /// Finds the route of a request path; the Fenbeitong token comes back separately.

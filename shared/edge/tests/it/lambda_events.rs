@@ -12,7 +12,7 @@ use busgate_domain::catalogue::{apply_import, demo_catalogue, ImportOptions};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::{gmt8, ManualClock};
 use busgate_edge::inbound::pipeline;
-use busgate_edge::{lambda, App, Config, Route};
+use busgate_edge::{lambda, App, BusRoute, Config, Route};
 use busgate_signing::{format_timestamp, spi_sign, SpiRequest};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
@@ -41,7 +41,7 @@ fn signed(raw: &str, body: &[u8]) -> String {
 /// The query of a from-cities call with extra parameters, as a client might encode it.
 fn query(extra: &str) -> String {
     let ts = format_timestamp(now()).replace(' ', "+").replace(':', "%3A");
-    let method = Route::FromCities.default_method().unwrap();
+    let method = Route::Bus(BusRoute::FromCities).default_method().unwrap();
     format!("app_key=12345678&format=json&method={method}&sign_method=md5&target_app_key=87654321&timestamp={ts}&v=2.0{extra}")
 }
 
@@ -84,7 +84,7 @@ async fn answer(app: &App, event: &str) -> (lambda_http::Request, Value) {
 async fn the_raw_query_reaches_the_signature_check_byte_for_byte() {
     let app = app().await;
     let body = br#"{"fromCity":""}"#;
-    let path = Route::FromCities.path();
+    let path = Route::Bus(BusRoute::FromCities).path();
     // `%2B` (a plus), `a=b=c` (an equals sign in a value), empty and bare parameters.
     let raw = signed(&query("&memo=a%2Bb&eq=b=c&empty=&bare"), body);
     let (req, v) = answer(&app, &event(path, &raw, body, false)).await;
@@ -109,13 +109,13 @@ async fn a_base64_body_is_verified_and_parsed_as_its_bytes() {
     let app = app().await;
     let body = "{\"fromCity\":\"上海\"}".as_bytes();
     let raw = signed(&query(""), body);
-    let (req, v) = answer(&app, &event(Route::FromCities.path(), &raw, body, true)).await;
+    let (req, v) = answer(&app, &event(Route::Bus(BusRoute::FromCities).path(), &raw, body, true)).await;
     assert_eq!(lambda::inbound(req).body.as_ref(), body, "decoded from base64");
     assert_eq!(v["retCode"], "0", "{v}");
     assert!(v.to_string().contains("上海"), "{v}");
     // One byte changed after signing: refused before any parsing.
     let mut other = body.to_vec();
     other[3] = b'F';
-    let (_, v) = answer(&app, &event(Route::FromCities.path(), &raw, &other, true)).await;
+    let (_, v) = answer(&app, &event(Route::Bus(BusRoute::FromCities).path(), &raw, &other, true)).await;
     assert_eq!(v["retCode"], "sign-check-failure", "{v}");
 }

@@ -12,7 +12,7 @@ use busgate_domain::orders;
 use busgate_domain::queue::Lane;
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::{gmt8, ManualClock};
-use busgate_edge::{App, Config, Route};
+use busgate_edge::{App, BusRoute, Config};
 use busgate_wire::fliggy::{self, Failure, RetCode};
 use busgate_wire::json::{parse_object, Fields};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
@@ -52,7 +52,7 @@ async fn env(vars: &[(&str, &str)]) -> Env {
     Env { app, clock, queue, store }
 }
 
-async fn call(e: &Env, route: Route, body: Value) -> Result<Map<String, Value>, Failure> {
+async fn call(e: &Env, route: BusRoute, body: Value) -> Result<Map<String, Value>, Failure> {
     let bytes = serde_json::to_vec(&body).unwrap();
     let map = parse_object(&bytes).map_err(Failure::from)?;
     busgate_edge::inbound::bus::dispatch(&e.app, route, Fields::new(&map)).await.map(fliggy::Data::into_fields)
@@ -93,7 +93,7 @@ fn one(id: &str) -> Value {
 #[tokio::test]
 async fn create_query_confirm_through_the_interfaces() {
     let e = env(&[]).await;
-    let a = call(&e, Route::OrdersCreate, one("900000000001")).await.unwrap();
+    let a = call(&e, BusRoute::OrdersCreate, one("900000000001")).await.unwrap();
     let agent = a["agentOrderId"].as_str().unwrap().to_string();
     assert_eq!(
         Value::Object(a.clone()),
@@ -105,14 +105,14 @@ async fn create_query_confirm_through_the_interfaces() {
     assert_eq!(seats(&e).await, 44);
 
     let ids = json!({"agentOrderId": agent, "alitripOrderId": "900000000001"});
-    let q = call(&e, Route::OrdersQuery, ids.clone()).await.unwrap();
+    let q = call(&e, BusRoute::OrdersQuery, ids.clone()).await.unwrap();
     assert_eq!(q["startTime"], "2022-11-03 10:30:00");
     assert_eq!(q["scheduleId"], SID);
     assert_eq!(q["lineId"], "AIRPORT-EXP");
     assert_eq!(q["orderAmount"], 3000);
 
     e.clock.set(now() + Duration::seconds(312));
-    let c = call(&e, Route::OrdersConfirm, ids.clone()).await.unwrap();
+    let c = call(&e, BusRoute::OrdersConfirm, ids.clone()).await.unwrap();
     assert_eq!(c["status"], "3");
     assert_eq!(c["statusDesc"], "出票成功");
     assert_eq!(c["agentIssueTime"], "2022-11-01 10:05:12");
@@ -120,12 +120,12 @@ async fn create_query_confirm_through_the_interfaces() {
     let tk = &c["passengerList"][0]["ticketList"][0];
     assert_eq!(tk["ticketNo"], format!("{agent}-1"));
     assert!(tk["ticketPrice"].is_number() && tk["isRefund"].is_boolean() && tk["ticketPwd"].is_string());
-    assert_eq!(call(&e, Route::OrdersConfirm, ids.clone()).await.unwrap(), c);
-    let q = call(&e, Route::OrdersQuery, ids).await.unwrap();
+    assert_eq!(call(&e, BusRoute::OrdersConfirm, ids.clone()).await.unwrap(), c);
+    let q = call(&e, BusRoute::OrdersQuery, ids).await.unwrap();
     assert_eq!(q["status"], "3");
     assert_eq!(q["agentIssueTime"], "2022-11-01 10:05:12");
     // Close a paid order.
-    let r = call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000001"})).await;
+    let r = call(&e, BusRoute::OrdersClose, json!({"alitripOrderId": "900000000001"})).await;
     assert_eq!(rendered(&r), r#"{"retCode":"invalid-state","retDesc":"订单已支付,请走退票流程","success":false}"#);
     // No queue traffic in sync mode.
     assert_eq!(e.queue.depth(Lane::Main), 0);
@@ -169,35 +169,35 @@ async fn create_field_problems_name_their_paths() {
         (two(json!("李四")), "passengerList[1]: must be an object"),
     ];
     for (body, desc) in cases {
-        assert_eq!(call(&e, Route::OrdersCreate, body).await, Err(invalid(desc)), "{desc}");
+        assert_eq!(call(&e, BusRoute::OrdersCreate, body).await, Err(invalid(desc)), "{desc}");
     }
     let mut b = one("900000000003");
     b["ticketCount"] = json!(2);
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("ticketCount: must equal the number of passengers (1)")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("ticketCount: must equal the number of passengers (1)")));
     let mut b = one("900000000003");
     b["ticketCount"] = json!(0);
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("ticketCount: must be at least 1")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("ticketCount: must be at least 1")));
     let mut b = one("900000000003");
     b["fromTime"] = json!("10:3");
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("fromTime: must be a time HH:mm or HH:mm:ss")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("fromTime: must be a time HH:mm or HH:mm:ss")));
     let mut b = one("900000000003");
     b["fromDate"] = json!("2022-11-3");
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("fromDate: must be a date yyyy-MM-dd")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("fromDate: must be a date yyyy-MM-dd")));
     let mut b = one("12a");
     b["alitripOrderId"] = json!("12a");
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("alitripOrderId: must be 1-19 digits, at most 9223372036854775807")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("alitripOrderId: must be 1-19 digits, at most 9223372036854775807")));
     let mut b = one("900000000003");
     b.as_object_mut().unwrap().remove("passengerList");
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("passengerList: required")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("passengerList: required")));
     let mut b = one("900000000003");
     b["orderAmount"] = json!("3000");
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("orderAmount: must be a number (fen)")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("orderAmount: must be a number (fen)")));
     // Nothing was stored or locked.
     assert_eq!(seats(&e).await, 45);
     // alitripOrderId as a JSON number: refused (ids are Strings, §2.5), nothing stored.
     let mut b = one("900000000004");
     b["alitripOrderId"] = json!(900000000004u64);
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, Err(invalid("alitripOrderId: must be a string")));
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, Err(invalid("alitripOrderId: must be a string")));
     assert_eq!(seats(&e).await, 45);
     // Codes as JSON integers, `HH:mm`, an x in the ID: accepted.
     let mut b = create_body(
@@ -205,7 +205,7 @@ async fn create_field_problems_name_their_paths() {
         vec![json!({"passengerName":"王五","passengerCertificateType":1,"passengerCertificateNo":"11010119900101123x","passengerType":0})],
     );
     b["fromTime"] = json!("10:30");
-    let a = call(&e, Route::OrdersCreate, b).await.unwrap();
+    let a = call(&e, BusRoute::OrdersCreate, b).await.unwrap();
     assert_eq!(a["passengerList"][0]["passengerCertificateNo"], "11010119900101123X");
     assert_eq!(a["passengerList"][0]["passengerType"], "0");
     assert_eq!(a["passengerList"][0]["passengerCertificateType"], "1");
@@ -216,27 +216,27 @@ async fn create_refusals_render_and_repeat() {
     let e = env(&[]).await;
     let mut b = one("900000000010");
     b["fromTime"] = json!("10:31");
-    let r = call(&e, Route::OrdersCreate, b.clone()).await;
+    let r = call(&e, BusRoute::OrdersCreate, b.clone()).await;
     assert_eq!(rendered(&r), r#"{"retCode":"1401","retDesc":"班次信息有误,不能下单: 发车时间已变更","success":false}"#);
-    assert_eq!(call(&e, Route::OrdersCreate, b).await, r);
+    assert_eq!(call(&e, BusRoute::OrdersCreate, b).await, r);
     let mut b = one("900000000011");
     b["scheduleId"] = json!("NOPE");
-    assert_eq!(rendered(&call(&e, Route::OrdersCreate, b).await), r#"{"retCode":"1114","retDesc":"查询不到班次","success":false}"#);
+    assert_eq!(rendered(&call(&e, BusRoute::OrdersCreate, b).await), r#"{"retCode":"1114","retDesc":"查询不到班次","success":false}"#);
     // 46 passengers on 45 seats.
     let many: Vec<Value> = (0..46).map(|i| passenger(&format!("乘客{i}"), &format!("11010119900101{:04}", i))).collect();
-    let r = call(&e, Route::OrdersCreate, create_body("900000000012", many)).await;
+    let r = call(&e, BusRoute::OrdersCreate, create_body("900000000012", many)).await;
     assert_eq!(rendered(&r), r#"{"retCode":"1104","retDesc":"余票不足","success":false}"#);
     // Stopped demo departure.
     let mut b = one("900000000013");
     b["scheduleId"] = json!("SH-HZ-RT-20221103-0800");
     b["lineId"] = json!("SH-HZ-RT");
     b["fromTime"] = json!("08:00");
-    assert_eq!(rendered(&call(&e, Route::OrdersCreate, b).await), r#"{"retCode":"1102","retDesc":"班次停运","success":false}"#);
+    assert_eq!(rendered(&call(&e, BusRoute::OrdersCreate, b).await), r#"{"retCode":"1102","retDesc":"班次停运","success":false}"#);
     // The failed create is no order.
-    let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId": "900000000010"})).await;
+    let q = call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId": "900000000010"})).await;
     assert_eq!(rendered(&q), r#"{"retCode":"order-not-found","retDesc":"订单不存在","success":false}"#);
     // Reused with another body.
-    let r = call(&e, Route::OrdersCreate, one("900000000010")).await;
+    let r = call(&e, BusRoute::OrdersCreate, one("900000000010")).await;
     assert_eq!(r, Err(invalid("alitripOrderId: already used with a different request")));
 }
 
@@ -246,7 +246,7 @@ async fn identical_creates_in_flight_take_effect_once() {
     let mut handles = Vec::new();
     for _ in 0..5 {
         let e = e.clone();
-        handles.push(tokio::spawn(async move { call(&e, Route::OrdersCreate, one("900000000020")).await }));
+        handles.push(tokio::spawn(async move { call(&e, BusRoute::OrdersCreate, one("900000000020")).await }));
     }
     let mut answers = Vec::new();
     for h in handles {
@@ -259,22 +259,22 @@ async fn identical_creates_in_flight_take_effect_once() {
 #[tokio::test]
 async fn close_and_lazy_expiry() {
     let e = env(&[("BUSGATE_HOLD_MINUTES", "15")]).await;
-    let a = call(&e, Route::OrdersCreate, one("900000000030")).await.unwrap();
+    let a = call(&e, BusRoute::OrdersCreate, one("900000000030")).await.unwrap();
     assert_eq!(a["lockExpireTime"], "2022-11-01 10:15:00");
-    let c = call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000030", "agentOrderId": a["agentOrderId"]})).await.unwrap();
+    let c = call(&e, BusRoute::OrdersClose, json!({"alitripOrderId": "900000000030", "agentOrderId": a["agentOrderId"]})).await.unwrap();
     assert_eq!(
         Value::Object(c.clone()),
         json!({"agentOrderId": a["agentOrderId"], "alitripOrderId":"900000000030","status":"5","statusDesc":"订单取消"})
     );
-    assert_eq!(call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000030"})).await.unwrap(), c);
+    assert_eq!(call(&e, BusRoute::OrdersClose, json!({"alitripOrderId": "900000000030"})).await.unwrap(), c);
     assert_eq!(seats(&e).await, 45);
-    let r = call(&e, Route::OrdersClose, json!({"alitripOrderId": "900000000030", "agentOrderId": "BG1"})).await;
+    let r = call(&e, BusRoute::OrdersClose, json!({"alitripOrderId": "900000000030", "agentOrderId": "BG1"})).await;
     assert_eq!(r, Err(Failure::plain(RetCode::OrderNotFound)));
 
-    call(&e, Route::OrdersCreate, one("900000000031")).await.unwrap();
+    call(&e, BusRoute::OrdersCreate, one("900000000031")).await.unwrap();
     assert_eq!(seats(&e).await, 44);
     e.clock.set(now() + Duration::minutes(15));
-    let r = call(&e, Route::OrdersConfirm, json!({"alitripOrderId": "900000000031"})).await;
+    let r = call(&e, BusRoute::OrdersConfirm, json!({"alitripOrderId": "900000000031"})).await;
     assert_eq!(rendered(&r), r#"{"retCode":"invalid-state","retDesc":"订单已取消","success":false}"#);
     assert_eq!(seats(&e).await, 45);
 }
@@ -283,31 +283,31 @@ async fn close_and_lazy_expiry() {
 async fn async_issue_hands_callbacks_to_the_queue() {
     // Back-office issuing only: no automatic issue job in the queue.
     let e = env(&[("BUSGATE_ISSUE_MODE", "async"), ("BUSGATE_ASYNC_ISSUE_DEADLINE_MINUTES", "5"), ("BUSGATE_AUTO_ISSUE", "false")]).await;
-    call(&e, Route::OrdersCreate, one("900000000040")).await.unwrap();
-    call(&e, Route::OrdersCreate, one("900000000041")).await.unwrap();
-    let c = call(&e, Route::OrdersConfirm, json!({"alitripOrderId": "900000000040"})).await.unwrap();
+    call(&e, BusRoute::OrdersCreate, one("900000000040")).await.unwrap();
+    call(&e, BusRoute::OrdersCreate, one("900000000041")).await.unwrap();
+    let c = call(&e, BusRoute::OrdersConfirm, json!({"alitripOrderId": "900000000040"})).await.unwrap();
     assert_eq!(c["status"], "2");
     assert_eq!(c["agentIssueTime"], "2022-11-01 10:00:00");
-    call(&e, Route::OrdersConfirm, json!({"alitripOrderId": "900000000041"})).await.unwrap();
+    call(&e, BusRoute::OrdersConfirm, json!({"alitripOrderId": "900000000041"})).await.unwrap();
     // The back office issues one.
     let d = orders::decide_issue(e.store.as_ref(), "900000000041", true, None, None, now() + Duration::minutes(1)).await.unwrap();
     e.app.dispatch(&d.callback_ids).await;
     assert_eq!(e.queue.depth(Lane::Main), 1);
     // The other misses its deadline: the query that finds it queues the failure callback.
     e.clock.set(now() + Duration::minutes(5));
-    let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId": "900000000040"})).await.unwrap();
+    let q = call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId": "900000000040"})).await.unwrap();
     assert_eq!(q["status"], "4");
     assert_eq!(q["bookFaildMsg"], "出票超时");
     assert_eq!(e.queue.depth(Lane::Main), 2);
-    let r = call(&e, Route::OrdersConfirm, json!({"alitripOrderId": "900000000040"})).await;
+    let r = call(&e, BusRoute::OrdersConfirm, json!({"alitripOrderId": "900000000040"})).await;
     assert_eq!(rendered(&r), r#"{"retCode":"invalid-state","retDesc":"出票超时","success":false}"#);
-    assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId": "900000000041"})).await.unwrap()["status"], "3");
+    assert_eq!(call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId": "900000000041"})).await.unwrap()["status"], "3");
 }
 
 async fn issued(e: &Env, id: &str, n: usize) -> String {
     let ps: Vec<Value> = (0..n).map(|i| passenger(&format!("乘客{i}"), &format!("11010119900101{:04}", i))).collect();
-    let a = call(e, Route::OrdersCreate, create_body(id, ps)).await.unwrap();
-    call(e, Route::OrdersConfirm, json!({"alitripOrderId": id})).await.unwrap();
+    let a = call(e, BusRoute::OrdersCreate, create_body(id, ps)).await.unwrap();
+    call(e, BusRoute::OrdersConfirm, json!({"alitripOrderId": id})).await.unwrap();
     a["agentOrderId"].as_str().unwrap().to_string()
 }
 
@@ -330,14 +330,14 @@ async fn refund_fee_table_through_the_interface() {
     ];
     for (t, surcharge, ok) in cases {
         e.clock.set(t);
-        let f = call(&e, Route::RefundsFee, ids.clone()).await.unwrap();
+        let f = call(&e, BusRoute::RefundsFee, ids.clone()).await.unwrap();
         let p = &f["passengerList"][0];
         assert_eq!(p["refundSurcharge"], surcharge, "{t}");
         assert_eq!(p["refundAmount"], if ok { 3000 - surcharge } else { 0 });
         assert_eq!(p["refundable"], ok);
     }
     e.clock.set(d() - Duration::hours(7));
-    let f = call(&e, Route::RefundsFee, ids.clone()).await.unwrap();
+    let f = call(&e, BusRoute::RefundsFee, ids.clone()).await.unwrap();
     assert_eq!(
         Value::Object(f),
         json!({"agentOrderId": agent, "alitripOrderId":"900000000050","refundMode":"ticket",
@@ -345,7 +345,7 @@ async fn refund_fee_table_through_the_interface() {
                                  "ticketId": format!("{agent}-1"),"ticketPrice":3000,"refundSurcharge":300,"refundAmount":2700,"refundable":true}]})
     );
     e.clock.set(d() - Duration::hours(1));
-    let f = call(&e, Route::RefundsFee, ids).await.unwrap();
+    let f = call(&e, BusRoute::RefundsFee, ids).await.unwrap();
     assert_eq!(f["passengerList"][0]["refundDesc"], "发车前3小时内不可退票");
 }
 
@@ -356,23 +356,23 @@ async fn refund_apply_through_the_interface() {
     assert_eq!(seats(&e).await, 43);
     e.clock.set(d() - Duration::hours(7));
     // Shape problems.
-    let r = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000060","passengerList":[{"passengerName":"乘客0"}]})).await;
+    let r = call(&e, BusRoute::RefundsApply, json!({"alitripOrderId":"900000000060","passengerList":[{"passengerName":"乘客0"}]})).await;
     assert_eq!(r, Err(invalid("passengerList[0]: ticketId, passengerId or passengerCertificateType+passengerCertificateNo required")));
-    let r = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000060"})).await;
+    let r = call(&e, BusRoute::RefundsApply, json!({"alitripOrderId":"900000000060"})).await;
     assert_eq!(r, Err(invalid("passengerList: required")));
-    let r = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000060","passengerList":[{"ticketId":"X-9"}]})).await;
+    let r = call(&e, BusRoute::RefundsApply, json!({"alitripOrderId":"900000000060","passengerList":[{"ticketId":"X-9"}]})).await;
     assert_eq!(r, Err(invalid("passengerList[0].ticketId: matches no ticket of this order")));
     // Surcharge shown is stale: 1401 with the bare text (§8.1).
     let r = call(
         &e,
-        Route::RefundsApply,
+        BusRoute::RefundsApply,
         json!({"alitripOrderId":"900000000060","passengerList":[{"ticketId": format!("{agent}-1"),"refundSurcharge":150}]}),
     )
     .await;
     assert_eq!(rendered(&r), r#"{"retCode":"1401","retDesc":"退票手续费已变更,请重新查询","success":false}"#);
     // The §3.9 example shape.
     let body = json!({"agentOrderId": agent, "alitripOrderId":"900000000060","passengerList":[{"passengerName":"乘客0","passengerCertificateType":"1","passengerCertificateNo":"110101199001010000","passengerId":"1","ticketId": format!("{agent}-1"),"refundSurcharge":300}]});
-    let a = call(&e, Route::RefundsApply, body.clone()).await.unwrap();
+    let a = call(&e, BusRoute::RefundsApply, body.clone()).await.unwrap();
     let rid = a["refundId"].as_str().unwrap().to_string();
     assert_eq!(
         Value::Object(a.clone()),
@@ -380,12 +380,12 @@ async fn refund_apply_through_the_interface() {
                "passengerList":[{"ticketId": format!("{agent}-1"),"passengerId":"1","ticketStatus":"5","refundSurcharge":300,"refundAmount":2700}]})
     );
     assert_eq!(seats(&e).await, 44);
-    assert_eq!(call(&e, Route::RefundsApply, body).await.unwrap(), a);
+    assert_eq!(call(&e, BusRoute::RefundsApply, body).await.unwrap(), a);
     // The other ticket by certificate, at 25 %.
     e.clock.set(d() - Duration::hours(4));
     let b = call(
         &e,
-        Route::RefundsApply,
+        BusRoute::RefundsApply,
         json!({"alitripOrderId":"900000000060","passengerList":[{"passengerCertificateType":1,"passengerCertificateNo":"110101199001010001"}],"refundReason":"行程变更"}),
     )
     .await
@@ -393,13 +393,13 @@ async fn refund_apply_through_the_interface() {
     assert_eq!(b["status"], "11");
     assert_eq!(b["totalRefundAmount"], 2250);
     assert_eq!(seats(&e).await, 45);
-    let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000060"})).await.unwrap();
+    let q = call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId":"900000000060"})).await.unwrap();
     assert_eq!(q["status"], "11");
     assert_eq!(q["statusDesc"], "退票成功");
     assert_eq!(q["passengerList"][1]["ticketList"][0]["isRefund"], true);
     // Unissued order.
-    call(&e, Route::OrdersCreate, one("900000000061")).await.unwrap();
-    let r = call(&e, Route::RefundsFee, json!({"alitripOrderId":"900000000061"})).await;
+    call(&e, BusRoute::OrdersCreate, one("900000000061")).await.unwrap();
+    let r = call(&e, BusRoute::RefundsFee, json!({"alitripOrderId":"900000000061"})).await;
     assert_eq!(rendered(&r), r#"{"retCode":"invalid-state","retDesc":"订单未出票","success":false}"#);
 }
 
@@ -407,7 +407,7 @@ async fn refund_apply_through_the_interface() {
 async fn async_refund_through_the_interface() {
     let e = env(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND", "false")]).await;
     let agent = issued(&e, "900000000070", 1).await;
-    let a = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000070","passengerList":[{"passengerId":"1"}]})).await.unwrap();
+    let a = call(&e, BusRoute::RefundsApply, json!({"alitripOrderId":"900000000070","passengerList":[{"passengerId":"1"}]})).await.unwrap();
     assert_eq!(a["status"], "9");
     assert_eq!(a["passengerList"][0]["ticketStatus"], "4");
     assert_eq!(seats(&e).await, 44);
@@ -415,7 +415,7 @@ async fn async_refund_through_the_interface() {
     e.app.dispatch(&d.callback_ids).await;
     assert_eq!(e.queue.depth(Lane::Main), 1);
     assert_eq!(seats(&e).await, 45);
-    let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000070", "agentOrderId": agent})).await.unwrap();
+    let q = call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId":"900000000070", "agentOrderId": agent})).await.unwrap();
     assert_eq!(q["status"], "11");
 }
 
@@ -438,16 +438,16 @@ async fn an_async_refund_is_approved_by_the_automatic_job_once() {
     let e = env(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND_DELAY_SECS", "0")]).await;
     issued(&e, "900000000071", 1).await;
     let apply = json!({"alitripOrderId":"900000000071","passengerList":[{"passengerId":"1"}]});
-    let a = call(&e, Route::RefundsApply, apply.clone()).await.unwrap();
+    let a = call(&e, BusRoute::RefundsApply, apply.clone()).await.unwrap();
     assert_eq!(a["status"], "9");
     // The approval job waits in the queue; Fliggy's retry of the same apply queues it again.
-    assert_eq!(call(&e, Route::RefundsApply, apply).await.unwrap(), a);
+    assert_eq!(call(&e, BusRoute::RefundsApply, apply).await.unwrap(), a);
     assert_eq!(e.queue.depth(Lane::Main), 2);
     e.clock.set(now() + Duration::seconds(3));
     let done = run_jobs(&e).await;
     assert_eq!(done, [busgate_edge::outbound::delivery::Disposition::Done, busgate_edge::outbound::delivery::Disposition::Done]);
     // One decision: tickets 5, seat back, order 11, and exactly one refund.confirm queued.
-    let q = call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000071"})).await.unwrap();
+    let q = call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId":"900000000071"})).await.unwrap();
     assert_eq!(q["status"], "11");
     assert_eq!(q["passengerList"][0]["ticketList"][0]["ticketStatus"], "5");
     assert_eq!(seats(&e).await, 45);
@@ -465,15 +465,15 @@ async fn with_automation_off_the_sweeper_approves_a_refund_left_pending_past_its
     use busgate_domain::store::Store;
     let e = env(&[("BUSGATE_REFUND_MODE", "async"), ("BUSGATE_AUTO_REFUND", "false"), ("BUSGATE_ASYNC_REFUND_DEADLINE_MINUTES", "30")]).await;
     issued(&e, "900000000072", 1).await;
-    let a = call(&e, Route::RefundsApply, json!({"alitripOrderId":"900000000072","passengerList":[{"passengerId":"1"}]})).await.unwrap();
+    let a = call(&e, BusRoute::RefundsApply, json!({"alitripOrderId":"900000000072","passengerList":[{"passengerId":"1"}]})).await.unwrap();
     assert_eq!(e.queue.depth(Lane::Main), 0, "no automatic job");
     e.clock.set(now() + Duration::minutes(29));
     busgate_edge::outbound::sweeper::sweep(&e.app).await;
-    assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "9");
+    assert_eq!(call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "9");
     e.clock.set(now() + Duration::minutes(31));
     let report = busgate_edge::outbound::sweeper::sweep(&e.app).await;
     assert!(report.contains("1 overdue refunds approved"), "{report}");
-    assert_eq!(call(&e, Route::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "11");
+    assert_eq!(call(&e, BusRoute::OrdersQuery, json!({"alitripOrderId":"900000000072"})).await.unwrap()["status"], "11");
     let callbacks =
         e.store.query_index(busgate_domain::outbox::Callback::index_pk(busgate_domain::outbox::CallbackStatus::Pending), "").await.unwrap();
     assert_eq!(callbacks.iter().filter(|i| i.body.contains("taobao.bus.agent.refund.confirm")).count(), 1, "its refund.confirm");

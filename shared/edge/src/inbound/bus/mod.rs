@@ -7,7 +7,7 @@ use busgate_wire::json::Fields;
 
 use crate::app::App;
 use crate::config::{Config, Requirement};
-use crate::inbound::routes::Route;
+use crate::inbound::routes::BusRoute;
 
 mod catalogue;
 mod orders;
@@ -21,7 +21,7 @@ pub type BusFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Answ
 /// One bus interface as a type: a Lambda that names it links its handler and nothing of the
 /// other interfaces (the pipeline is generic over it).
 pub trait Interface: Send + Sync + 'static {
-    const ROUTE: Route;
+    const ROUTE: BusRoute;
     /// What its function needs configured.
     const NEEDS: &'static [Requirement];
     fn call<'a>(app: &'a App, f: Fields<'a>) -> BusFuture<'a>;
@@ -54,7 +54,7 @@ macro_rules! interfaces {
             #[doc = concat!("The `", stringify!($route), "` interface.")]
             pub struct $ty;
             impl Interface for $ty {
-                const ROUTE: Route = Route::$route;
+                const ROUTE: BusRoute = BusRoute::$route;
                 const NEEDS: &'static [Requirement] = needs!($kind);
                 fn call<'a>(app: &'a App, f: Fields<'a>) -> BusFuture<'a> {
                     Box::pin($handler(app, f))
@@ -66,10 +66,9 @@ macro_rules! interfaces {
         )*
 
         /// Every bus interface on one process (local mode).
-        pub async fn dispatch(app: &App, route: Route, f: Fields<'_>) -> Answer {
+        pub async fn dispatch(app: &App, route: BusRoute, f: Fields<'_>) -> Answer {
             match route {
-                $(Route::$route => $ty::call(app, f).await,)*
-                _ => Err(Failure::new(RetCode::SystemError, "interface not available")),
+                $(BusRoute::$route => $ty::call(app, f).await,)*
             }
         }
     };
