@@ -6,8 +6,11 @@ use serde_json::json;
 
 const NAMESPACE: &str = "Busgate";
 
+/// Read once: the environment does not change under a running function, and a read per data
+/// point (two per request) would take the environment's lock on every request.
 fn in_lambda() -> bool {
-    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+    static IN_LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IN_LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some())
 }
 
 fn emit(dimensions: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
