@@ -4,37 +4,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::cases_support::cases::{machine, Actor, CaseError, CaseState, EntryKind, Owner, RelationConfig, RelationType, SendKind};
+use crate::cases_support::{cases, Info};
 use async_trait::async_trait;
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::{Item, Key, Store, StoreError, Write};
 use busgate_wire::relation::{parse_inbound, RelationAnswer};
-use cases::{machine, Actor, CaseError, CaseState, EntryKind, Owner, RelationConfig, RelationType, SendKind};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-
-/// The domain's case service as the relation endpoint drives it: bodies read and answers
-/// rendered by `busgate_wire::relation`; everything else as it is.
-mod cases {
-    pub use busgate_domain::cases::*;
-    use busgate_domain::store::Store;
-    use busgate_wire::relation::{self, RelationAnswer};
-    use chrono::{DateTime, Utc};
-
-    pub async fn receive(store: &dyn Store, body: &[u8], now: DateTime<Utc>) -> RelationAnswer {
-        relation::receive(store, body, now, &RelationConfig::default()).await
-    }
-}
-
-/// A refusal as Fliggy reads it (`E_CODE: detail`).
-trait Info {
-    fn info(&self) -> String;
-}
-
-impl Info for CaseError {
-    fn info(&self) -> String {
-        busgate_wire::relation::error_info(self)
-    }
-}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0).unwrap()

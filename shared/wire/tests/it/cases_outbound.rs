@@ -1,40 +1,17 @@
 //! Collaboration work orders, operator side: partners.md §3.1 F15–F18, operator-opened cases
 //! (§1.6 supplier-owned), outbound validation, outbox callbacks, outcomes, listing.
 
+use crate::cases_support::cases::{
+    action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind,
+    CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
+};
+use crate::cases_support::{cases, Info};
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Store;
 use busgate_wire::relation::RelationAnswer;
-use cases::{
-    action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind,
-    CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
-};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
-
-/// The domain's case service as the relation endpoint drives it: bodies read and answers
-/// rendered by `busgate_wire::relation`; everything else as it is.
-mod cases {
-    pub use busgate_domain::cases::*;
-    use busgate_domain::store::Store;
-    use busgate_wire::relation::{self, RelationAnswer};
-    use chrono::{DateTime, Utc};
-
-    pub async fn receive(store: &dyn Store, body: &[u8], now: DateTime<Utc>) -> RelationAnswer {
-        relation::receive(store, body, now, &RelationConfig::default()).await
-    }
-}
-
-/// A refusal as Fliggy reads it (`E_CODE: detail`).
-trait Info {
-    fn info(&self) -> String;
-}
-
-impl Info for CaseError {
-    fn info(&self) -> String {
-        busgate_wire::relation::error_info(self)
-    }
-}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0).unwrap()

@@ -3,6 +3,7 @@
 
 mod cases_inbound;
 mod cases_outbound;
+mod cases_support;
 mod fixture;
 mod notices_cases;
 mod notices_proptest;
