@@ -62,7 +62,7 @@ pub async fn decide(app: &App, order_id: &str, issue: bool, reason: &str, fail_c
     let d =
         orders::decide_issue(app.store.as_ref(), order_id, issue, code, (!issue).then_some(reason), app.clock.now()).await.map_err(|e| match e {
             OrderError::NotFound => format!("order {order_id} not found"),
-            other => format!("order {order_id}: {other}"),
+            other => format!("order {order_id}: {}", orders_wire::describe(&other)),
         })?;
     app.dispatch(&d.callback_ids).await;
     let outcome = match d.outcome {

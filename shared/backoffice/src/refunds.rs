@@ -86,7 +86,7 @@ pub async fn decide(app: &App, refund_id: &str, approve: bool, reason: &str) -> 
     let reason = (!approve).then_some(reason.trim());
     let d = orders::decide_refund(app.store.as_ref(), refund_id, approve, reason, app.clock.now()).await.map_err(|e| match e {
         OrderError::NotFound => format!("refund {refund_id} not found"),
-        other => format!("refund {refund_id}: {other}"),
+        other => format!("refund {refund_id}: {}", orders_wire::describe(&other)),
     })?;
     app.dispatch(&d.callback_ids).await;
     let verb = if approve { "approved" } else { "rejected" };
