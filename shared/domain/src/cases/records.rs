@@ -153,3 +153,18 @@ pub fn new_unique_id() -> String {
 
 /// How many times a decision is re-read and re-taken after losing a race.
 pub const MAX_ATTEMPTS: usize = 5;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replay_record_written_with_the_whole_answer_still_reads() {
+        // Written before the answer was rendered by wire: the rendered members came along.
+        let earlier = r#"{"answer":{"relation_case_id":"RC1","success":true,"internal_error":false},"stored_at":"2026-12-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z"}"#;
+        let r: ReplayRecord = serde_json::from_str(earlier).unwrap();
+        assert_eq!(r.answer, Accepted { relation_case_id: "RC1".into() });
+        let now = serde_json::to_string(&r).unwrap();
+        assert!(now.contains(r#""answer":{"relation_case_id":"RC1"}"#), "{now}");
+    }
+}

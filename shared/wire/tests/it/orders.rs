@@ -577,3 +577,16 @@ async fn tickets_and_statuses_round_trip() {
     let arc: Arc<dyn Store> = store.clone();
     assert_eq!(orders::orders_created_on(arc.as_ref(), chrono::NaiveDate::from_ymd_opt(2022, 11, 1).unwrap()).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_order_stored_with_its_create_answer_still_reads() {
+    // Orders written before the create answer was rendered from the order kept it as JSON text.
+    let store = store().await;
+    let s = store.as_ref();
+    create(s, &request("900000000099", 1), now(), &settings()).await.unwrap();
+    let order = get_order(s, "900000000099").await.unwrap().expect("stored");
+    let mut v = serde_json::to_value(&order).unwrap();
+    v["createAnswer"] = Value::String(r#"{"status":"1"}"#.into());
+    let earlier: orders::Order = serde_json::from_value(v).unwrap();
+    assert_eq!(earlier, order);
+}
