@@ -54,13 +54,6 @@ pub struct Reply<T> {
 }
 
 impl<T> Reply<T> {
-    pub fn ok(answer: T, callback_ids: Vec<String>) -> Self {
-        Reply { result: Ok(answer), callback_ids }
-    }
-    pub fn err(e: OrderError, callback_ids: Vec<String>) -> Self {
-        Reply { result: Err(e), callback_ids }
-    }
-
     /// Runs a call that records in its argument the callbacks it commits, and pairs its
     /// answer with them (a refusal may follow a committed lazy expiry).
     pub(crate) async fn gather(call: impl AsyncFnOnce(&mut Vec<String>) -> Result<T, OrderError>) -> Reply<T> {

@@ -31,12 +31,15 @@ pub(crate) fn settings(app: &App) -> Settings {
 
 /// An order refusal in the bus envelope (§2.4), its detail logged when it is ours.
 pub(crate) fn failure(e: OrderError) -> Failure {
-    match &e {
-        OrderError::Busy(why) => tracing::warn!(reason = %why, "order busy"),
-        OrderError::Store(e) => tracing::error!(error = %e, "store failure"),
-        _ => {}
+    match e {
+        OrderError::Store(e) => super::store_failure(e),
+        e => {
+            if let OrderError::Busy(why) = &e {
+                tracing::warn!(reason = %why, "order busy");
+            }
+            wire::failure(e)
+        }
     }
-    wire::failure(e)
 }
 
 /// Hands the reply's callbacks to the queue (whatever the answer), then gives its outcome.
