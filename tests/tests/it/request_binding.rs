@@ -38,6 +38,25 @@ async fn a_signed_query_replayed_to_confirm_issues_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_split_from_its_value_verifies_but_binds_to_no_route() {
+    let (local, _dir) = start_local(&[]).await;
+    let base = local.base_url();
+    let body = serde_json::to_vec(&json!({"alitripOrderId": "950000000009"})).unwrap();
+    let method = Route::Bus(BusRoute::OrdersQuery).default_method().unwrap();
+    let query = signed_query(method, &body, DEMO_QIMEN_SECRET, &now_timestamp());
+    // Qimen signs `name + value` with no separator and keeps empty values, so `method=X`
+    // and `method&X` (two parameters, both empty) sign the same bytes: the signature cannot
+    // tell them apart, the method check must.
+    let split = query.replacen("method=", "method&", 1);
+    let req = busgate_signing::SpiRequest { raw_query: &split, headers: &[], content_type: Some(JSON), body: &body };
+    assert_eq!(busgate_signing::verify_spi(&req, DEMO_QIMEN_SECRET), Ok(()), "the signature alone cannot tell");
+    let answer = post_bytes(&format!("{base}{}?{split}", Route::Bus(BusRoute::OrdersQuery).path()), Some(JSON), body).await.json();
+    assert_eq!(answer["retCode"], "invalid-parameter", "{answer}");
+    assert_eq!(answer["retDesc"], format!("method: expected {method}, got "), "{answer}");
+    local.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_request_resent_as_a_form_is_refused_before_parsing() {
     let (local, _dir) = start_local(&[]).await;
     let base = local.base_url();
