@@ -153,8 +153,9 @@ up() {
     for p in ${WITHOUT[@]+"${WITHOUT[@]}"}; do unset "ssm[/busgate/$stage/$p]"; done
     local ssm_args=() k
     for k in "${!ssm[@]}"; do ssm_args+=(--ssm "$k=${ssm[$k]}"); done
-    local fakes_port; fakes_port="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-    local fakes="http://127.0.0.1:$fakes_port"
+    # {fakes}: the fake gateways' base URL, on a port stackd binds itself (one picked here could
+    # be taken by another stack before stackd binds it).
+    local fakes="{fakes}"
     local tparams=(--param "TopAppKey=12345678" --param "RelationAppName=busgate-offline"
         --param "SecretsExtensionLayerArn=arn:aws:lambda:us-east-1:123456789012:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:1"
         --param "TopGatewayUrl=$fakes/top" --param "FenbeitongApiUrl=$fakes/fenbeitong" --param "CallbackBackoffBaseSecs=1")
@@ -165,7 +166,7 @@ up() {
     setsid nohup "$VENV/bin/python" "$ROOT/infra/stack/stackd.py" --template "$TEMPLATE" --state-dir "$STATE" \
         --bin-dir "$bin" --ddb-endpoint "$DDB" --moto-endpoint "$MOTO" --sweep-every "$SWEEP" \
         --extension-delay-ms "$EXT_DELAY" --top-secret "$top_secret" --fenbeitong-sign-key "$sign_key" \
-        --fenbeitong-access-token "$access_token" --fakes-port "$fakes_port" "${tparams[@]}" "${ssm_args[@]}" ${layout[@]+"${layout[@]}"} \
+        --fenbeitong-access-token "$access_token" "${tparams[@]}" "${ssm_args[@]}" ${layout[@]+"${layout[@]}"} \
         >"$STATE/logs/stackd.log" 2>&1 </dev/null &
     echo $! >"$STATE/stackd.pid"
     local pid=$!

@@ -314,13 +314,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def free_port():
+def serve_on(sock, handler_cls):
+    """Serves `handler_cls` on a socket from `reserve_port`, from now on."""
+    srv = Server(sock.getsockname(), handler_cls, bind_and_activate=False)
+    srv.socket.close()
+    srv.socket = sock
+    srv.server_activate()
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def reserve_port():
+    """A socket bound now and listened on later: the port is ours from the start (the tests run
+    several stacks at once; a port found free and bound later can be taken in between), and
+    connections to it are refused until it listens, as with an extension not yet serving."""
     import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    return s
 
 
 # ------------------------------------------------------------------------------------------------
@@ -535,12 +546,12 @@ class Function:
         self.pending = queue.Queue()
         self.current = None  # (request id, event bytes, timing, result queue)
         self.invoke_lock = threading.Lock()
-        self.api_port = free_port()
-        self.ext_port = free_port() if self.has_extension else None
+        self.ext_socket = reserve_port() if self.has_extension else None
+        self.ext_port = self.ext_socket.getsockname()[1] if self.ext_socket else None
         self.ext_started = False
         self.init_error = None
         self.stats = {"invocations": 0, "errors": 0, "cold_starts": 0, "timeouts": 0, "max_rss_kb": 0, "killed": 0}
-        serve(self.runtime_handler(), self.api_port)
+        self.api_port = serve(self.runtime_handler()).server_address[1]
 
     # -------- the Lambda Runtime API (2018-06-01)
     def runtime_handler(self):
@@ -743,7 +754,7 @@ class Function:
                 except Exception as e:
                     self.reply(400, str(e).replace(fn.secret, "***"), content_type="text/plain")
 
-        serve(H, self.ext_port)
+        serve_on(self.ext_socket, H)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1119,25 +1130,28 @@ def main():
     ap.add_argument("--bin-dir", required=True, help="folder with one executable per function binary")
     ap.add_argument("--ddb-endpoint", required=True)
     ap.add_argument("--moto-endpoint", required=True, help="moto: SQS and SSM")
-    ap.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE")
+    ap.add_argument("--param", action="append", default=[], help="template parameter NAME=VALUE ({fakes} is the fake gateways' base URL)")
     ap.add_argument("--ssm", action="append", default=[], help="SSM parameter NAME=VALUE to create (values never printed)")
     ap.add_argument("--sweep-every", type=float, default=5.0, help="seconds between scheduled invocations (the template's rate, faster)")
     ap.add_argument("--extension-delay-ms", type=int, default=0, help="the secrets extension starts serving this long after its function")
     ap.add_argument("--top-secret", required=True)
     ap.add_argument("--fenbeitong-sign-key", required=True)
     ap.add_argument("--fenbeitong-access-token", required=True)
-    ap.add_argument("--fakes-port", type=int, default=0)
     ap.add_argument("--console-user", default="console-tester", help="a console operator created in the user pool")
     ap.add_argument("--console-password", default="", help="its password (default: generated, written to stack.env)")
     ap.add_argument("--lambda-layout", action="store_true", help="binaries as cargo-lambda writes them: BIN_DIR/<name>/bootstrap")
     ap.add_argument("--exec-prefix", default="", help="command that runs each binary (e.g. qemu-aarch64 -L /usr/aarch64-linux-gnu)")
     args = ap.parse_args()
+    # The fake gateways' port is taken before the template's parameters (which name it) are read.
+    fakes_socket = reserve_port()
+    fakes_url = f"http://127.0.0.1:{fakes_socket.getsockname()[1]}"
+    args.param = [p.replace("{fakes}", fakes_url) for p in args.param]
 
     stack = Stack(args)
     proxy = serve(aws_proxy(stack))
     stack.proxy_url = f"http://127.0.0.1:{proxy.server_address[1]}"
-    fake = serve(fakes(stack, args.top_secret, args.fenbeitong_sign_key, args.fenbeitong_access_token), args.fakes_port)
-    stack.fakes_url = f"http://127.0.0.1:{fake.server_address[1]}"
+    serve_on(fakes_socket, fakes(stack, args.top_secret, args.fenbeitong_sign_key, args.fenbeitong_access_token))
+    stack.fakes_url = fakes_url
 
     stack.create_resources()
     console_password = args.console_password or ("Bg-" + "".join(random.choice(string.ascii_letters + string.digits) for _ in range(16)) + "9a")
