@@ -5,6 +5,7 @@ pub mod aws;
 pub mod dynamo;
 pub mod embedded;
 pub mod memqueue;
+pub mod partners;
 pub mod sqs;
 
 pub use aws::aws_config;

@@ -146,6 +146,22 @@ pub enum Outcome {
     Permanent { reason: String },
 }
 
+/// One request sent to a partner: how it went and, when the partner answered, its raw answer
+/// (the relation API's answer says how the case moved on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub outcome: Outcome,
+    pub answer: Option<String>,
+}
+
+/// The port to Busgate's partners: send a callback's request once, signed afresh, and classify
+/// the answer. The HTTP clients of Fliggy's TOP and Fenbeitong's open API implement it
+/// (`busgate_adapters::partners`); the outbox worker knows only this trait.
+#[async_trait::async_trait]
+pub trait Partners: Send + Sync {
+    async fn send(&self, destination: &Destination, now: DateTime<Utc>) -> Sent;
+}
+
 /// What to do with the queue message after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {

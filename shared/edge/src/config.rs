@@ -3,31 +3,11 @@
 //! Secrets are [`Secret`]s: their `Debug` never shows the value.
 
 use std::collections::HashMap;
-use std::fmt;
+
+pub use busgate_adapters::partners::{FenbeitongApi, TopConfig};
+pub use busgate_signing::Secret;
 
 use crate::inbound::routes::Route;
-
-/// A secret value; prints as `***`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(v: impl Into<String>) -> Self {
-        Secret(v.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() { "<unset>" } else { "***" })
-    }
-}
 
 /// Sync or async handling of confirm (issue) and refunds/apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +26,12 @@ pub enum RelationAuth {
 }
 
 #[derive(Debug, Clone)]
-pub struct TopConfig {
-    /// TOP gateway URL (`https://eco.taobao.com/router/rest`; the fake TOP in local mode).
-    pub url: String,
-    pub app_key: String,
-    pub secret: Secret,
-    pub session: Secret,
-    pub sign_method: busgate_signing::SignMethod,
-    /// Credentials of `alitrip.serve.workorder.relation` (`caller_info`).
-    pub relation_app_name: String,
-    pub relation_app_secret: Secret,
-}
-
-#[derive(Debug, Clone)]
 pub struct FenbeitongConfig {
-    /// `company=token` pairs (a bare token belongs to `default`), as configured.
+    /// `company=token` pairs (a bare token belongs to `default`), as configured: who may send
+    /// notices.
     pub tokens: Secret,
-    /// Where approve/reject decisions go.
-    pub url: String,
-    pub sign_key: Secret,
-    /// `access_token` of Fenbeitong's open API.
-    pub access_token: Secret,
+    /// Where approve/reject decisions go, and with which credentials.
+    pub api: FenbeitongApi,
 }
 
 #[derive(Debug, Clone)]
@@ -166,9 +131,9 @@ impl Config {
                     required("BUSGATE_TOP_SECRET", !self.top.secret.is_empty(), SSM)?;
                     required("BUSGATE_TOP_SESSION", !self.top.session.is_empty(), SSM)?;
                     required("BUSGATE_RELATION_APP_NAME", !self.top.relation_app_name.trim().is_empty(), "caller_info.app_name of relation replies")?;
-                    required("BUSGATE_FENBEITONG_URL", !self.fenbeitong.url.trim().is_empty(), "Fenbeitong's open API base URL")?;
-                    required("BUSGATE_FENBEITONG_ACCESS_TOKEN", !self.fenbeitong.access_token.is_empty(), SSM)?;
-                    required("BUSGATE_FENBEITONG_SIGN_KEY", !self.fenbeitong.sign_key.is_empty(), SSM)?;
+                    required("BUSGATE_FENBEITONG_URL", !self.fenbeitong.api.url.trim().is_empty(), "Fenbeitong's open API base URL")?;
+                    required("BUSGATE_FENBEITONG_ACCESS_TOKEN", !self.fenbeitong.api.access_token.is_empty(), SSM)?;
+                    required("BUSGATE_FENBEITONG_SIGN_KEY", !self.fenbeitong.api.sign_key.is_empty(), SSM)?;
                 }
                 Requirement::Queue => required("BUSGATE_QUEUE_URL", !self.queue_url.trim().is_empty(), "the outbox queue URL")?,
                 Requirement::DeadLetterQueue => required("BUSGATE_DLQ_URL", !self.dlq_url.trim().is_empty(), "the dead-letter queue URL")?,
@@ -241,14 +206,21 @@ impl Config {
             },
             fenbeitong: FenbeitongConfig {
                 tokens: Secret::new(text("BUSGATE_FENBEITONG_TOKENS", "")),
-                url: text("BUSGATE_FENBEITONG_URL", ""),
-                sign_key: Secret::new(text("BUSGATE_FENBEITONG_SIGN_KEY", "")),
-                access_token: Secret::new(text("BUSGATE_FENBEITONG_ACCESS_TOKEN", "")),
+                api: FenbeitongApi {
+                    url: text("BUSGATE_FENBEITONG_URL", ""),
+                    sign_key: Secret::new(text("BUSGATE_FENBEITONG_SIGN_KEY", "")),
+                    access_token: Secret::new(text("BUSGATE_FENBEITONG_ACCESS_TOKEN", "")),
+                },
             },
             table: text("BUSGATE_TABLE", "busgate"),
             queue_url: text("BUSGATE_QUEUE_URL", ""),
             dlq_url: text("BUSGATE_DLQ_URL", ""),
         })
+    }
+
+    /// The clients of the partners Busgate calls (the outbox worker's port).
+    pub fn partners(&self) -> std::sync::Arc<dyn busgate_domain::outbox::Partners> {
+        std::sync::Arc::new(busgate_adapters::partners::PartnerClients::new(self.top.clone(), self.fenbeitong.api.clone()))
     }
 
     /// The method expected on `route` (None for routes that are not Qimen bus methods).

@@ -116,13 +116,13 @@ pub async fn run_worker() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::LambdaEvent;
 
     let app = init(&[Requirement::PartnerCalls, Requirement::Queue, Requirement::DeadLetterQueue]).await?;
-    let http = reqwest::Client::new();
+    let partners = app.config.partners();
     lambda_runtime::run(lambda_runtime::service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let (app, http) = (app.clone(), http.clone());
+        let (app, partners) = (app.clone(), partners.clone());
         async move {
             let left_ms = event.context.deadline as i64 - chrono::Utc::now().timestamp_millis();
             let budget = std::time::Duration::from_millis(left_ms.max(0) as u64).saturating_sub(WORKER_MARGIN);
-            Ok::<_, lambda_runtime::Error>(worker_batch(&app, &http, event.payload.records, budget).await)
+            Ok::<_, lambda_runtime::Error>(worker_batch(&app, &partners, event.payload.records, budget).await)
         }
     }))
     .await
@@ -132,7 +132,7 @@ pub async fn run_worker() -> Result<(), lambda_runtime::Error> {
 /// answer lists the records that must come back.
 pub async fn worker_batch(
     app: &App,
-    http: &reqwest::Client,
+    partners: &std::sync::Arc<dyn busgate_domain::outbox::Partners>,
     records: Vec<aws_lambda_events::sqs::SqsMessage>,
     budget: std::time::Duration,
 ) -> aws_lambda_events::sqs::SqsBatchResponse {
@@ -144,9 +144,9 @@ pub async fn worker_batch(
     for record in records {
         let (Some(id), Some(body)) = (record.message_id.clone(), record.body.clone()) else { continue };
         ids.push(id.clone());
-        let (app, http, receipt) = (app.clone(), http.clone(), record.receipt_handle.clone());
+        let (app, partners, receipt) = (app.clone(), partners.clone(), record.receipt_handle.clone());
         attempts.spawn(async move {
-            let d = crate::outbound::delivery::attempt(&app, &http, &body).await;
+            let d = crate::outbound::delivery::attempt(&app, partners.as_ref(), &body).await;
             let settled = match &d {
                 crate::outbound::delivery::Disposition::Done => true,
                 crate::outbound::delivery::Disposition::RetryAfter(secs) => {

@@ -3,7 +3,5 @@
 //! and the [`sweeper`] that keeps deadlines and requeues what is overdue.
 
 pub mod delivery;
-pub mod fenbeitong;
 pub mod relation;
 pub mod sweeper;
-pub mod top;

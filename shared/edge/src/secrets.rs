@@ -104,7 +104,7 @@ pub async fn resolve(config: &mut Config) -> Result<(), String> {
     resolve_one(&http, &mut config.top.session, "BUSGATE_TOP_SESSION").await?;
     resolve_one(&http, &mut config.top.relation_app_secret, "BUSGATE_RELATION_APP_SECRET").await?;
     resolve_one(&http, &mut config.fenbeitong.tokens, "BUSGATE_FENBEITONG_TOKENS").await?;
-    resolve_one(&http, &mut config.fenbeitong.sign_key, "BUSGATE_FENBEITONG_SIGN_KEY").await?;
-    resolve_one(&http, &mut config.fenbeitong.access_token, "BUSGATE_FENBEITONG_ACCESS_TOKEN").await?;
+    resolve_one(&http, &mut config.fenbeitong.api.sign_key, "BUSGATE_FENBEITONG_SIGN_KEY").await?;
+    resolve_one(&http, &mut config.fenbeitong.api.access_token, "BUSGATE_FENBEITONG_ACCESS_TOKEN").await?;
     Ok(())
 }

@@ -108,7 +108,7 @@ async fn a_worker_crash_between_receive_and_acknowledgement_loses_nothing() {
     // timeout, that we can "crash" at will (local mode's own worker never sees this queue).
     let queue = Arc::new(InProcessQueue::new(Duration::from_secs(1), 10));
     let app = local.app.with_queue(queue.clone());
-    let http = reqwest::Client::new();
+    let partners = app.config.partners();
 
     // Crash after receiving, before sending: the message comes back and is delivered.
     let id = commit_callback(&app).await;
@@ -118,14 +118,14 @@ async fn a_worker_crash_between_receive_and_acknowledgement_loses_nothing() {
     drop(first); // the worker died here
     let again = queue.receive(Lane::Main, 1, 3).await.unwrap();
     assert_eq!(again.len(), 1, "the message came back after the visibility timeout");
-    assert_eq!(delivery::attempt(&app, &http, &again[0].body).await, Disposition::Done);
+    assert_eq!(delivery::attempt(&app, partners.as_ref(), &again[0].body).await, Disposition::Done);
     assert_eq!(callback(&app, &id).await.status, CallbackStatus::Delivered);
 
     // Crash after sending and recording, before deleting the message: it comes back, and the
     // delivered callback is not sent a second time.
     let back = queue.receive(Lane::Main, 1, 3).await.unwrap();
     assert_eq!(back.len(), 1);
-    assert_eq!(delivery::attempt(&app, &http, &back[0].body).await, Disposition::Done);
+    assert_eq!(delivery::attempt(&app, partners.as_ref(), &back[0].body).await, Disposition::Done);
     queue.delete(Lane::Main, &back[0].receipt).await.unwrap();
     assert_eq!(local.fake_top.delivered(METHOD).len(), 1);
 

@@ -75,7 +75,7 @@ async fn a_slow_partner_does_not_hold_up_the_rest_of_the_batch() {
     let (app, store) = app_with(&url).await;
     let records = two_callbacks(&store).await;
     let started = Instant::now();
-    let answer = busgate_edge::lambda::worker_batch(&app, &reqwest::Client::new(), records, Duration::from_secs(20)).await;
+    let answer = busgate_edge::lambda::worker_batch(&app, &app.config.partners(), records, Duration::from_secs(20)).await;
     assert!(answer.batch_item_failures.is_empty());
     let arrivals = arrivals.lock().unwrap().clone();
     assert_eq!(arrivals.len(), 2);
@@ -93,7 +93,7 @@ async fn a_record_still_running_at_the_deadline_is_handed_back_and_the_rest_sett
     let (app, store) = app_with(&url).await;
     let records = two_callbacks(&store).await;
     let started = Instant::now();
-    let answer = busgate_edge::lambda::worker_batch(&app, &reqwest::Client::new(), records, Duration::from_secs(2)).await;
+    let answer = busgate_edge::lambda::worker_batch(&app, &app.config.partners(), records, Duration::from_secs(2)).await;
     assert!(started.elapsed() < Duration::from_secs(4), "answered before the function's deadline");
     let failed: Vec<&str> = answer.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["m-slow"], "only the unfinished record comes back");

@@ -1,13 +1,21 @@
-//! Fenbeitong decisions sent back (partners.md §2.5), signed by `busgate_signing::fenbeitong`.
+//! Fenbeitong's open API: the operator's decisions on notices sent back (partners.md §2.5),
+//! signed by `busgate_signing::fenbeitong`.
 
 use busgate_domain::notices;
 use busgate_domain::outbox::Outcome;
+use busgate_signing::Secret;
 
-use crate::app::App;
+/// Where and with which credentials Busgate calls Fenbeitong.
+#[derive(Debug, Clone, Default)]
+pub struct FenbeitongApi {
+    /// Base URL of the open API.
+    pub url: String,
+    pub sign_key: Secret,
+    pub access_token: Secret,
+}
 
 /// Sends a Fenbeitong decision (partners.md §2.5).
-pub async fn send(app: &App, http: &reqwest::Client, company: &str, data: &str, now: chrono::DateTime<chrono::Utc>) -> Outcome {
-    let cfg = &app.config.fenbeitong;
+pub async fn send(http: &reqwest::Client, cfg: &FenbeitongApi, company: &str, data: &str, now: chrono::DateTime<chrono::Utc>) -> Outcome {
     if cfg.url.is_empty() {
         return Outcome::Retry { reason: "BUSGATE_FENBEITONG_URL is not set".into(), wait_secs: None };
     }

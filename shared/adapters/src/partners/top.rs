@@ -4,13 +4,24 @@
 
 use std::time::Duration;
 
-use busgate_signing::{encode_query, format_timestamp, top_sign};
+use busgate_domain::outbox::{Outcome, Sent};
+use busgate_signing::{encode_query, format_timestamp, top_sign, Secret, SignMethod};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::config::TopConfig;
-
-pub use busgate_domain::outbox::Outcome;
+/// Where and as whom Busgate calls TOP.
+#[derive(Debug, Clone)]
+pub struct TopConfig {
+    /// TOP gateway URL (`https://eco.taobao.com/router/rest`; the fake TOP in local mode).
+    pub url: String,
+    pub app_key: String,
+    pub secret: Secret,
+    pub session: Secret,
+    pub sign_method: SignMethod,
+    /// Credentials of `alitrip.serve.workorder.relation` (`caller_info`).
+    pub relation_app_name: String,
+    pub relation_app_secret: Secret,
+}
 
 /// Builds the signed request: (query string, form body). The business values are sent as
 /// they are; blank ones are dropped, exactly as the SDK does (and as the signature skips them).
@@ -36,13 +47,7 @@ pub fn signed_request(cfg: &TopConfig, method: &str, business: &[(String, String
 
 /// Sends one TOP call and classifies the answer; the raw answer comes back too (callers that
 /// need business fields of the answer, such as the relation API's `data`, parse it).
-pub async fn call(
-    http: &reqwest::Client,
-    cfg: &TopConfig,
-    method: &str,
-    business: &[(String, String)],
-    now: DateTime<Utc>,
-) -> (Outcome, Option<String>) {
+pub async fn call(http: &reqwest::Client, cfg: &TopConfig, method: &str, business: &[(String, String)], now: DateTime<Utc>) -> Sent {
     let (query, body) = signed_request(cfg, method, business, now);
     let url = if cfg.url.contains('?') { format!("{}&{query}", cfg.url) } else { format!("{}?{query}", cfg.url) };
     let sent = http
@@ -54,14 +59,14 @@ pub async fn call(
         .await;
     let response = match sent {
         Ok(r) => r,
-        Err(e) => return (Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None }, None),
+        Err(e) => return Sent { outcome: Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None }, answer: None },
     };
     let status = response.status().as_u16();
     let text = match response.text().await {
         Ok(t) => t,
-        Err(e) => return (Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None }, None),
+        Err(e) => return Sent { outcome: Outcome::Retry { reason: format!("transport: {}", e.without_url()), wait_secs: None }, answer: None },
     };
-    (classify(status, &text), Some(text))
+    Sent { outcome: classify(status, &text), answer: Some(text) }
 }
 
 fn short(text: &str) -> String {
@@ -173,9 +178,9 @@ mod tests {
         let cfg = TopConfig {
             url: "http://127.0.0.1/router/rest".into(),
             app_key: "12345678".into(),
-            secret: crate::config::Secret::new("helloworld"),
-            session: crate::config::Secret::new("test"),
-            sign_method: busgate_signing::SignMethod::Md5,
+            secret: Secret::new("helloworld"),
+            session: Secret::new("test"),
+            sign_method: SignMethod::Md5,
             relation_app_name: String::new(),
             relation_app_secret: Default::default(),
         };
@@ -187,7 +192,7 @@ mod tests {
         let mut params: Vec<(String, String)> = busgate_signing::parse_query(&query).into_iter().filter(|(k, _)| k != "sign").collect();
         params.extend(busgate_signing::parse_query(&body));
         let sign = busgate_signing::parse_query(&query)["sign"].clone();
-        assert_eq!(sign, top_sign(&params, None, "helloworld", busgate_signing::SignMethod::Md5));
+        assert_eq!(sign, top_sign(&params, None, "helloworld", SignMethod::Md5));
         assert!(query.contains("timestamp=2016-01-01+12%3A00%3A00"));
         assert_eq!(busgate_signing::parse_query(&body)["param_agent_confirm_book_r_q"], json);
     }

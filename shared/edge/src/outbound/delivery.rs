@@ -3,25 +3,12 @@
 //! replay`; the queue only says "look at this callback now".
 
 pub use busgate_domain::outbox::{backoff_secs, Disposition};
-use busgate_domain::outbox::{Callback, CallbackStatus, Destination, Outcome, QueueMessage, RetryPolicy};
+use busgate_domain::outbox::{Callback, CallbackStatus, Partners, QueueMessage, RetryPolicy, Sent};
 use busgate_domain::queue::{Lane, Message};
 use busgate_domain::store::{Condition, StoreError, Write};
-use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::metrics;
-use crate::outbound::top;
-
-/// Sends a callback's request to its partner; returns the outcome and the raw answer.
-async fn send(app: &App, http: &reqwest::Client, cb: &Callback, now: DateTime<Utc>) -> (Outcome, Option<String>) {
-    match &cb.destination {
-        Destination::Top { method, params } => {
-            let params = crate::outbound::relation::complete_top_params(app, method, params);
-            top::call(http, &app.config.top, method, &params, now).await
-        }
-        Destination::Fenbeitong { company, data } => (crate::outbound::fenbeitong::send(app, http, company, data, now).await, None),
-    }
-}
 
 /// Records the outcome on the callback, conditional on the version it was read at.
 async fn record(app: &App, cb: &Callback, version: u64) -> Result<(), StoreError> {
@@ -63,7 +50,7 @@ async fn approve_refund(app: &App, refund_id: &str) -> Disposition {
 }
 
 /// One delivery attempt for a queue message.
-pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Disposition {
+pub async fn attempt(app: &App, partners: &dyn Partners, body: &str) -> Disposition {
     let callback_id = match QueueMessage::parse(body) {
         Some(QueueMessage::Deliver { callback_id }) => callback_id,
         Some(QueueMessage::Issue { issue_order }) => return issue(app, &issue_order).await,
@@ -87,7 +74,7 @@ pub async fn attempt(app: &App, http: &reqwest::Client, body: &str) -> Dispositi
         return Disposition::Done;
     }
     let now = app.clock.now();
-    let (outcome, answer) = send(app, http, &cb, now).await;
+    let Sent { outcome, answer } = partners.send(&cb.destination, now).await;
     let policy = RetryPolicy { max_attempts: app.config.callback_max_attempts, backoff_base_secs: app.config.callback_backoff_base_secs };
     let disposition = cb.record_attempt(outcome, now, policy);
     let age = (now - cb.created_at).num_milliseconds() as f64 / 1000.0;
@@ -135,12 +122,12 @@ pub async fn settle(app: &App, msg: &Message, d: &Disposition) {
 
 /// Local mode's worker loop: receive, attempt, settle, forever.
 pub async fn run_local_worker(app: App) {
-    let http = reqwest::Client::new();
+    let partners = app.config.partners();
     loop {
         match app.queue.receive(Lane::Main, 10, 1).await {
             Ok(msgs) => {
                 for m in msgs {
-                    let d = attempt(&app, &http, &m.body).await;
+                    let d = attempt(&app, partners.as_ref(), &m.body).await;
                     settle(&app, &m, &d).await;
                 }
             }

@@ -1,22 +1,10 @@
-//! Collaboration actions sent to Fliggy: the relation API's secret added at send time, and
-//! the case told how its action ended.
+//! Collaboration actions sent to Fliggy: the case told how its action ended (the relation
+//! API's secret is added at send time by the TOP client, `busgate_adapters::partners`).
 
 use busgate_domain::cases::{self, OutboundOutcome, OutboundReply};
 use busgate_domain::outbox::{Callback, Disposition};
 
 use crate::app::App;
-
-const RELATION_METHOD: &str = "alitrip.serve.workorder.relation";
-
-/// Completes a TOP call's business parameters at send time with what must not be stored in
-/// the outbox (the relation API's `caller_info.app_secret`). Never log the result.
-pub fn complete_top_params(app: &App, method: &str, params: &[(String, String)]) -> Vec<(String, String)> {
-    if method == RELATION_METHOD {
-        let top = &app.config.top;
-        return cases::fill_caller_info(params, &top.relation_app_name, top.relation_app_secret.expose());
-    }
-    params.to_vec()
-}
 
 /// Tells the domain how a callback ended, where the domain waits for it (a collaboration
 /// action changes the case only once Fliggy accepted it).

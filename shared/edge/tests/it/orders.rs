@@ -423,10 +423,10 @@ async fn async_refund_through_the_interface() {
 /// is called: only jobs are expected here).
 async fn run_jobs(e: &Env) -> Vec<busgate_edge::outbound::delivery::Disposition> {
     use busgate_domain::queue::Queue;
-    let http = reqwest::Client::new();
+    let partners = e.app.config.partners();
     let mut out = Vec::new();
     for m in e.queue.receive(Lane::Main, 10, 0).await.unwrap() {
-        out.push(busgate_edge::outbound::delivery::attempt(&e.app, &http, &m.body).await);
+        out.push(busgate_edge::outbound::delivery::attempt(&e.app, partners.as_ref(), &m.body).await);
         e.queue.delete(Lane::Main, &m.receipt).await.unwrap();
     }
     out
