@@ -41,6 +41,10 @@ impl Partners for PartnerClients {
     async fn send(&self, destination: &Destination, now: DateTime<Utc>) -> Sent {
         match destination {
             Destination::Top { method, params } => top::call(&self.http, &self.top, method, &self.complete_top_params(method, params), now).await,
+            Destination::Bus { callback } => {
+                let (method, params) = busgate_wire::callbacks::render(callback);
+                top::call(&self.http, &self.top, method, &params, now).await
+            }
             Destination::Fenbeitong { company, data } => {
                 Sent { outcome: fenbeitong::send(&self.http, &self.fenbeitong, company, data, now).await, answer: None }
             }

@@ -380,6 +380,7 @@ fn callback_label(s: CallbackStatus) -> (&'static str, &'static str) {
 fn destination(d: &Destination) -> String {
     match d {
         Destination::Top { method, .. } => method.clone(),
+        Destination::Bus { callback } => busgate_wire::callbacks::method(callback).to_string(),
         Destination::Fenbeitong { company, .. } => format!("分贝通 {company}"),
     }
 }

@@ -21,6 +21,11 @@ fn status_name(s: CallbackStatus) -> &'static str {
 fn destination(d: &Destination) -> (String, Value) {
     match d {
         Destination::Top { method, .. } => (format!("TOP {method}"), json!({"to": "top", "method": method})),
+        // A bus callback is a TOP call too; the operator sees its method either way.
+        Destination::Bus { callback } => {
+            let method = busgate_wire::callbacks::method(callback);
+            (format!("TOP {method}"), json!({"to": "top", "method": method}))
+        }
         Destination::Fenbeitong { company, .. } => (format!("Fenbeitong {company}"), json!({"to": "fenbeitong", "company": company})),
     }
 }

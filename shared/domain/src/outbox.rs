@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Condition, Item, Key, Write};
 
-/// Where a callback goes and what it carries. The payload bytes are fixed at commit time, so
-/// every retry resends exactly the same business content (fliggy-bus.md §4.1).
+/// Where a callback goes and what it carries, fixed at commit time, so every retry resends the
+/// same business content (fliggy-bus.md §4.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "to", rename_all = "snake_case")]
 pub enum Destination {
@@ -19,6 +19,9 @@ pub enum Destination {
     Top { method: String, params: Vec<(String, String)> },
     /// A Fenbeitong API call (partners.md §2.5): the `data` JSON text, signed when sending.
     Fenbeitong { company: String, data: String },
+    /// A callback of Fliggy's bus platform in the business's terms, rendered as its TOP call
+    /// when sent (`busgate_wire::callbacks`). Callbacks committed before it existed are `Top`.
+    Bus { callback: crate::orders::callbacks::BusCallback },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! (order and refund views, codes, refusals), [`relation`] (collaboration messages and
 //! answers), [`fenbeitong`] (notice intake and answers).
 
+pub mod callbacks;
 pub mod fenbeitong;
 pub mod fliggy;
 pub mod json;

@@ -155,6 +155,7 @@ fn each_function_links_only_what_its_interface_uses() {
         "busgate_domain::notices::",
         "busgate_wire::orders::",
         "busgate_wire::fenbeitong::",
+        "busgate_wire::callbacks::",
         "busgate_edge::inbound::relation::",
         "busgate_edge::inbound::fenbeitong::",
         "busgate_edge::outbound::",

@@ -1,24 +1,36 @@
-//! The TOP callbacks of orders and refunds (fliggy-bus.md §4.1–§4.4): one business parameter,
-//! a JSON string with snake_case keys in table order and absent values omitted, built once in
-//! the transaction of the state change.
+//! The callbacks Fliggy is owed for orders and refunds (fliggy-bus.md §4.2–§4.4), in the
+//! business's terms: what was decided, with the order as it stood then. Each is committed in
+//! the outbox with the state change that owes it; `busgate_wire::callbacks` renders it as its
+//! TOP call when it is sent, the same content on every retry.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::outbox::{new_callback_id, Callback};
+use crate::outbox::{new_callback_id, Callback, Destination};
 
-use super::model::{CertType, ForceReason, MoneyRefund, Order, Refund};
-use super::records::wire_time;
+use super::model::{MoneyRefund, Order, Refund};
 
-pub const BOOK_CONFIRM_METHOD: &str = "taobao.bus.agent.bookticket.confirm";
-pub const BOOK_CONFIRM_PARAM: &str = "param_agent_confirm_book_r_q";
-pub const REFUND_CONFIRM_METHOD: &str = "taobao.bus.agent.refund.confirm";
-pub const REFUND_CONFIRM_PARAM: &str = "param_agent_confirm_return_and_refund_r_q";
-pub const MULTIPLE_REFUND_METHOD: &str = "taobao.bus.agent.multiple.refund.confirm";
-pub const MULTIPLE_REFUND_PARAM: &str = "param_agent_multiple_refund_r_q";
-
-/// The only documented refund failure code (§4.3).
-pub const REFUND_FAILURE_CODE: i64 = 1905;
+/// A callback owed to Fliggy's bus platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusCallback {
+    /// The tickets of an order that left `2` were issued (`success`), or could not be (§4.2).
+    Issue { order: Box<Order>, success: bool },
+    /// An async refund was decided (§4.3): one callback per refunded ticket (`ticket_id`), or
+    /// one for the order on a whole-order refund. `depart` is D; `reason` says why a refusal.
+    RefundDecided {
+        order: Box<Order>,
+        refund: Box<Refund>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket_id: Option<String>,
+        success: bool,
+        reason: String,
+        depart: DateTime<Utc>,
+        decided_at: DateTime<Utc>,
+    },
+    /// The operator paid money back on the order (§4.4).
+    MoneyRefund { order: Box<Order>, refund: MoneyRefund },
+}
 
 /// Fen to the minimal yuan text of §4.1: 1050 → `"10.5"`, 1000 → `"10"`, 1 → `"0.01"`,
 /// 5 → `"0.05"`, 1805 → `"18.05"`, 0 → `"0"`.
@@ -35,228 +47,47 @@ pub fn fen_to_yuan(fen: i64) -> String {
     }
 }
 
-fn main_biz_order_id(order: &Order) -> i64 {
-    // Validated as 1-19 digits ≤ i64::MAX at intake.
-    order.alitrip_order_id.parse().unwrap_or_default()
-}
-
 fn subject(order: &Order) -> String {
     format!("order {}", order.alitrip_order_id)
 }
 
-#[derive(Serialize)]
-struct PassengerInfo<'a> {
-    agent_ticket_id: &'a str,
-    passenger_name: &'a str,
-    passenger_cert_type: String,
-    passenger_cert_no: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seat_no: Option<&'a str>,
+fn owed(id: impl Into<String>, order: &Order, callback: BusCallback, now: DateTime<Utc>) -> Callback {
+    Callback::new(id, Destination::Bus { callback }, subject(order), now)
 }
 
-#[derive(Serialize)]
-struct BookConfirm<'a> {
-    agent_order_id: &'a str,
-    bus_inner_order_id: &'a str,
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fetch_tickets_address: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fetch_tickets_number: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    fetch_tickets_pwd: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ticket_count: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ticket_wicket: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    total_price: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rider_seat_numbers: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    passenger_info_list: Option<Vec<PassengerInfo<'a>>>,
-}
-
-/// The `bookticket.confirm` payload (§4.2) of an order that left `2`: success with the issue
-/// details when it is `3`, otherwise the three-field failure.
-pub fn book_confirm_payload(order: &Order, success: bool) -> String {
-    let mut p = BookConfirm {
-        agent_order_id: &order.agent_order_id,
-        bus_inner_order_id: &order.alitrip_order_id,
-        success,
-        fetch_tickets_address: None,
-        fetch_tickets_number: None,
-        fetch_tickets_pwd: None,
-        message: None,
-        ticket_count: None,
-        ticket_wicket: None,
-        total_price: None,
-        rider_seat_numbers: None,
-        passenger_info_list: None,
-    };
-    if success {
-        p.fetch_tickets_address = order.fetch_ticket_spot.as_deref();
-        p.fetch_tickets_number = Some(&order.agent_order_id);
-        p.fetch_tickets_pwd = order.ticket_pwd.as_deref();
-        p.message = order.sms_content.as_deref();
-        p.ticket_count = Some(order.passengers.len());
-        p.ticket_wicket = order.ticket_wicket.as_deref();
-        p.total_price = Some(order.order_amount);
-        if order.all_seated() {
-            p.rider_seat_numbers = Some(order.passengers.iter().filter_map(|x| x.ticket.seat_no.as_deref()).collect::<Vec<_>>().join(","));
-        }
-        p.passenger_info_list = Some(
-            order
-                .passengers
-                .iter()
-                .map(|x| PassengerInfo {
-                    agent_ticket_id: &x.ticket.ticket_id,
-                    passenger_name: &x.name,
-                    passenger_cert_type: CertType::top_code(&x.cert_type),
-                    passenger_cert_no: &x.cert_no,
-                    seat_no: x.ticket.seat_no.as_deref(),
-                })
-                .collect(),
-        );
-    }
-    serde_json::to_string(&p).expect("payload serialises")
-}
-
-/// The `bookticket.confirm` callback (§4.2).
+/// The issue callback (§4.2) of an order that left `2`.
 pub fn book_confirm(order: &Order, success: bool, now: DateTime<Utc>) -> Callback {
-    Callback::top(new_callback_id(now), BOOK_CONFIRM_METHOD, BOOK_CONFIRM_PARAM, book_confirm_payload(order, success), subject(order), now)
+    owed(new_callback_id(now), order, BusCallback::Issue { order: Box::new(order.clone()), success }, now)
 }
 
-#[derive(Serialize)]
-struct RefundConfirm<'a> {
-    agent_order_id: &'a str,
-    main_biz_order_id: i64,
-    agent_return_ticket_status: u8,
-    agent_return_ticket_type: u8,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    agent_ticket_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    passenger_id_num: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    passenger_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    agent_refund_amount: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    agent_refund_trans_id: Option<String>,
-    agent_return_time: String,
-    depart_date: String,
-    agent_return_mode: &'static str,
-    refund_scene: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    agent_return_ticket_code: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    agent_ext_attr: Option<String>,
-}
-
-#[derive(Serialize)]
-struct ExtAttr<'a> {
-    reason: &'a str,
-}
-
-/// The `refund.confirm` payloads (§4.3) of a decided async refund: one per ticket on a
-/// per-ticket refund, one for the order on a whole-order refund. `depart` is D.
-pub fn refund_confirm_payloads(
-    order: &Order,
-    refund: &Refund,
-    success: bool,
-    reason: &str,
-    depart: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Vec<String> {
-    let one = |ticket: Option<(&str, &str, &str)>, amount: i64, trans_id: String| -> String {
-        let payload = RefundConfirm {
-            agent_order_id: &order.agent_order_id,
-            main_biz_order_id: main_biz_order_id(order),
-            agent_return_ticket_status: if success { 1 } else { 2 },
-            agent_return_ticket_type: u8::from(refund.whole_order),
-            agent_ticket_id: ticket.map(|t| t.0),
-            passenger_id_num: ticket.map(|t| t.1),
-            passenger_name: ticket.map(|t| t.2),
-            agent_refund_amount: success.then(|| fen_to_yuan(amount)),
-            agent_refund_trans_id: success.then_some(trans_id),
-            agent_return_time: wire_time(now),
-            depart_date: wire_time(depart),
-            agent_return_mode: "online",
-            refund_scene: "common",
-            agent_return_ticket_code: (!success).then_some(REFUND_FAILURE_CODE),
-            agent_ext_attr: (!success).then(|| serde_json::to_string(&ExtAttr { reason }).expect("ext attr serialises")),
-        };
-        serde_json::to_string(&payload).expect("payload serialises")
-    };
-    if refund.whole_order {
-        vec![one(None, refund.total, refund.refund_id.clone())]
-    } else {
-        refund
-            .lines
-            .iter()
-            .filter_map(|l| {
-                let p = order.passenger_by_ticket(&l.ticket_id)?;
-                Some(one(Some((&p.ticket.ticket_id, &p.cert_no, &p.name)), l.amount, format!("{}-{}", refund.refund_id, p.passenger_id)))
-            })
-            .collect()
-    }
-}
-
-/// The `refund.confirm` callbacks (§4.3) of a decided async refund.
+/// The refund callbacks (§4.3) of a decided async refund: one per ticket on a per-ticket
+/// refund, one for the order on a whole-order refund.
 pub fn refund_confirms(order: &Order, refund: &Refund, success: bool, reason: &str, depart: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Callback> {
-    refund_confirm_payloads(order, refund, success, reason, depart, now)
+    let tickets: Vec<Option<String>> = if refund.whole_order {
+        vec![None]
+    } else {
+        refund.lines.iter().filter(|l| order.passenger_by_ticket(&l.ticket_id).is_some()).map(|l| Some(l.ticket_id.clone())).collect()
+    };
+    tickets
         .into_iter()
-        .map(|json| Callback::top(new_callback_id(now), REFUND_CONFIRM_METHOD, REFUND_CONFIRM_PARAM, json, subject(order), now))
+        .map(|ticket_id| {
+            let callback = BusCallback::RefundDecided {
+                order: Box::new(order.clone()),
+                refund: Box::new(refund.clone()),
+                ticket_id,
+                success,
+                reason: reason.to_string(),
+                depart,
+                decided_at: now,
+            };
+            owed(new_callback_id(now), order, callback, now)
+        })
         .collect()
 }
 
-#[derive(Serialize)]
-struct TicketDetail<'a> {
-    agent_ticket_id: &'a str,
-    passenger_id_num: &'a str,
-    refund_amount: i64,
-}
-
-#[derive(Serialize)]
-struct MultipleRefund<'a> {
-    agent_order_id: &'a str,
-    main_biz_order_id: i64,
-    agent_refund_reason: &'a str,
-    agent_refund_trans_no: &'a str,
-    refund_scene: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refund_scene_official_reason_code: Option<&'static str>,
-    total_refund_amount: i64,
-    refund_ticket_detail_list: Vec<TicketDetail<'a>>,
-}
-
-/// The `multiple.refund.confirm` payload (§4.4) of an operator money refund.
-pub fn multiple_refund_payload(order: &Order, m: &MoneyRefund) -> String {
-    let p = MultipleRefund {
-        agent_order_id: &order.agent_order_id,
-        main_biz_order_id: main_biz_order_id(order),
-        agent_refund_reason: &m.reason,
-        agent_refund_trans_no: &m.serial,
-        refund_scene: if m.force.is_some() { "force" } else { "common" },
-        refund_scene_official_reason_code: m.force.map(ForceReason::code),
-        total_refund_amount: m.total,
-        refund_ticket_detail_list: m
-            .lines
-            .iter()
-            .filter_map(|(tid, amount)| {
-                let p = order.passenger_by_ticket(tid)?;
-                Some(TicketDetail { agent_ticket_id: &p.ticket.ticket_id, passenger_id_num: &p.cert_no, refund_amount: *amount })
-            })
-            .collect(),
-    };
-    serde_json::to_string(&p).expect("payload serialises")
-}
-
-/// The `multiple.refund.confirm` callback (§4.4) with its id.
+/// The money refund callback (§4.4) with its id.
 pub fn multiple_refund(order: &Order, m: &MoneyRefund, callback_id: &str, now: DateTime<Utc>) -> Callback {
-    Callback::top(callback_id, MULTIPLE_REFUND_METHOD, MULTIPLE_REFUND_PARAM, multiple_refund_payload(order, m), subject(order), now)
+    owed(callback_id, order, BusCallback::MoneyRefund { order: Box::new(order.clone()), refund: m.clone() }, now)
 }
 
 #[derive(Serialize)]

@@ -9,7 +9,7 @@ use crate::fixture::orders::{
 };
 use crate::fixture::*;
 use busgate_domain::catalogue::{stop_departure, ImportOptions};
-use busgate_domain::outbox::{Callback, Destination};
+use busgate_domain::outbox::Callback;
 use busgate_domain::store::Store;
 use chrono::{Duration, NaiveTime};
 use serde_json::{json, Value};
@@ -25,14 +25,14 @@ fn mismatch(detail: &str) -> OrderError {
 async fn callback(store: &dyn Store, id: &str) -> (String, String, Value) {
     let item = store.get(&Callback::key(id)).await.unwrap().expect("callback stored");
     let cb: Callback = item.decode().unwrap();
-    let Destination::Top { method, params } = cb.destination else { panic!("not a TOP callback") };
+    let (method, params) = busgate_wire::callbacks::top_call(&cb.destination).expect("a TOP callback");
     let (name, json) = params.into_iter().next().unwrap();
     (method, name, serde_json::from_str(&json).unwrap())
 }
 
 async fn raw_payload(store: &dyn Store, id: &str) -> String {
     let cb: Callback = store.get(&Callback::key(id)).await.unwrap().unwrap().decode().unwrap();
-    let Destination::Top { params, .. } = cb.destination else { panic!() };
+    let (_, params) = busgate_wire::callbacks::top_call(&cb.destination).expect("a TOP callback");
     params[0].1.clone()
 }
 
@@ -589,4 +589,47 @@ async fn an_order_stored_with_its_create_answer_still_reads() {
     v["createAnswer"] = Value::String(r#"{"status":"1"}"#.into());
     let earlier: orders::Order = serde_json::from_value(v).unwrap();
     assert_eq!(earlier, order);
+}
+
+#[tokio::test]
+async fn an_issue_callback_holds_the_order_as_decided_and_renders_the_same_on_every_retry() {
+    let store = store().await;
+    let s = store.as_ref();
+    create(s, &request("900000000098", 1), now(), &settings()).await.unwrap();
+    let cfg = orders::Settings { async_issue: true, ..settings() };
+    orders::confirm(s, "900000000098", None, now(), &cfg).await.result.unwrap();
+    let d = decide_issue(s, "900000000098", true, None, None, now() + Duration::minutes(1)).await.unwrap();
+    let item = s.get(&Callback::key(&d.callback_ids[0])).await.unwrap().unwrap();
+    let stored: Callback = item.decode().unwrap();
+    // In the business's terms: what was decided, with the order as it stood then.
+    let busgate_domain::outbox::Destination::Bus { callback: orders::callbacks::BusCallback::Issue { order, success } } = &stored.destination else {
+        panic!("not an issue callback: {:?}", stored.destination)
+    };
+    assert!(*success);
+    assert_eq!(**order, get_order(s, "900000000098").await.unwrap().unwrap());
+    assert_eq!(order.status, OrderStatus::Issued);
+    // Rendered at each attempt, the same bytes each time.
+    assert_eq!(raw_payload(s, &d.callback_ids[0]).await, raw_payload(s, &d.callback_ids[0]).await);
+    assert_eq!(
+        busgate_wire::callbacks::method(&orders::callbacks::BusCallback::Issue { order: order.clone(), success: true }),
+        "taobao.bus.agent.bookticket.confirm"
+    );
+}
+
+#[tokio::test]
+async fn a_bus_callback_committed_as_a_top_call_still_reads_and_is_sent_as_stored() {
+    // Callbacks committed before bus callbacks were typed hold the rendered TOP call.
+    let json = r#"{"id":"CB20221101100000AAAAAAAAAAAAAAAA","destination":{"to":"top","method":"taobao.bus.agent.bookticket.confirm",
+        "params":[["param_agent_confirm_book_r_q","{\"agent_order_id\":\"BG1\",\"bus_inner_order_id\":\"900000000097\",\"success\":false}"]]},
+        "subject":"order 900000000097","created_at":"2022-11-01T02:00:00Z","status":"pending","attempts":0}"#;
+    let cb: Callback = serde_json::from_str(json).unwrap();
+    let (method, params) = busgate_wire::callbacks::top_call(&cb.destination).unwrap();
+    assert_eq!(method, "taobao.bus.agent.bookticket.confirm");
+    assert_eq!(
+        params,
+        vec![(
+            "param_agent_confirm_book_r_q".to_string(),
+            r#"{"agent_order_id":"BG1","bus_inner_order_id":"900000000097","success":false}"#.to_string()
+        )]
+    );
 }

@@ -8,14 +8,14 @@ use crate::fixture::orders::{
 };
 use crate::fixture::*;
 use busgate_domain::catalogue::{stop_departure, ImportOptions};
-use busgate_domain::outbox::{Callback, Destination};
+use busgate_domain::outbox::Callback;
 use busgate_domain::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 async fn payload(store: &dyn Store, id: &str) -> (String, String) {
     let cb: Callback = store.get(&Callback::key(id)).await.unwrap().expect("callback").decode().unwrap();
-    let Destination::Top { method, params } = cb.destination else { panic!() };
+    let (method, params) = busgate_wire::callbacks::top_call(&cb.destination).expect("a TOP callback");
     (method, params[0].1.clone())
 }
 

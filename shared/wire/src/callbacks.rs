@@ -1,0 +1,252 @@
+//! The TOP calls of Fliggy's bus callbacks (fliggy-bus.md §4.1–§4.4): each
+//! [`BusCallback`] the domain commits is rendered here, when it is sent, as its method and one
+//! business parameter, a JSON string with snake_case keys in table order and absent values
+//! omitted.
+
+use busgate_domain::orders::callbacks::BusCallback;
+use busgate_domain::orders::records::wire_time;
+use busgate_domain::orders::{fen_to_yuan, CertType, ForceReason, MoneyRefund, Order, Refund};
+use busgate_domain::outbox::Destination;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub const BOOK_CONFIRM_METHOD: &str = "taobao.bus.agent.bookticket.confirm";
+pub const BOOK_CONFIRM_PARAM: &str = "param_agent_confirm_book_r_q";
+pub const REFUND_CONFIRM_METHOD: &str = "taobao.bus.agent.refund.confirm";
+pub const REFUND_CONFIRM_PARAM: &str = "param_agent_confirm_return_and_refund_r_q";
+pub const MULTIPLE_REFUND_METHOD: &str = "taobao.bus.agent.multiple.refund.confirm";
+pub const MULTIPLE_REFUND_PARAM: &str = "param_agent_multiple_refund_r_q";
+
+/// The only documented refund failure code (§4.3).
+pub const REFUND_FAILURE_CODE: i64 = 1905;
+
+/// The TOP method that carries `callback`.
+pub fn method(callback: &BusCallback) -> &'static str {
+    match callback {
+        BusCallback::Issue { .. } => BOOK_CONFIRM_METHOD,
+        BusCallback::RefundDecided { .. } => REFUND_CONFIRM_METHOD,
+        BusCallback::MoneyRefund { .. } => MULTIPLE_REFUND_METHOD,
+    }
+}
+
+/// `callback` as its TOP call: the method and its business parameters.
+pub fn render(callback: &BusCallback) -> (&'static str, Vec<(String, String)>) {
+    let (param, json) = match callback {
+        BusCallback::Issue { order, success } => (BOOK_CONFIRM_PARAM, book_confirm_payload(order, *success)),
+        BusCallback::RefundDecided { order, refund, ticket_id, success, reason, depart, decided_at } => {
+            (REFUND_CONFIRM_PARAM, refund_confirm_payload(order, refund, ticket_id.as_deref(), *success, reason, *depart, *decided_at))
+        }
+        BusCallback::MoneyRefund { order, refund } => (MULTIPLE_REFUND_PARAM, multiple_refund_payload(order, refund)),
+    };
+    (method(callback), vec![(param.to_string(), json)])
+}
+
+/// The TOP call a callback's destination makes: a bus callback rendered, a stored TOP call
+/// as it is; `None` for a call to another partner.
+pub fn top_call(destination: &Destination) -> Option<(String, Vec<(String, String)>)> {
+    match destination {
+        Destination::Top { method, params } => Some((method.clone(), params.clone())),
+        Destination::Bus { callback } => {
+            let (method, params) = render(callback);
+            Some((method.to_string(), params))
+        }
+        Destination::Fenbeitong { .. } => None,
+    }
+}
+
+fn main_biz_order_id(order: &Order) -> i64 {
+    // Validated as 1-19 digits ≤ i64::MAX at intake.
+    order.alitrip_order_id.parse().unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct PassengerInfo<'a> {
+    agent_ticket_id: &'a str,
+    passenger_name: &'a str,
+    passenger_cert_type: String,
+    passenger_cert_no: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seat_no: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct BookConfirm<'a> {
+    agent_order_id: &'a str,
+    bus_inner_order_id: &'a str,
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fetch_tickets_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fetch_tickets_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fetch_tickets_pwd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_count: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_wicket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_price: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rider_seat_numbers: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passenger_info_list: Option<Vec<PassengerInfo<'a>>>,
+}
+
+/// The `bookticket.confirm` payload (§4.2) of an order that left `2`: success with the issue
+/// details when it is `3`, otherwise the three-field failure.
+pub fn book_confirm_payload(order: &Order, success: bool) -> String {
+    let mut p = BookConfirm {
+        agent_order_id: &order.agent_order_id,
+        bus_inner_order_id: &order.alitrip_order_id,
+        success,
+        fetch_tickets_address: None,
+        fetch_tickets_number: None,
+        fetch_tickets_pwd: None,
+        message: None,
+        ticket_count: None,
+        ticket_wicket: None,
+        total_price: None,
+        rider_seat_numbers: None,
+        passenger_info_list: None,
+    };
+    if success {
+        p.fetch_tickets_address = order.fetch_ticket_spot.as_deref();
+        p.fetch_tickets_number = Some(&order.agent_order_id);
+        p.fetch_tickets_pwd = order.ticket_pwd.as_deref();
+        p.message = order.sms_content.as_deref();
+        p.ticket_count = Some(order.passengers.len());
+        p.ticket_wicket = order.ticket_wicket.as_deref();
+        p.total_price = Some(order.order_amount);
+        if order.all_seated() {
+            p.rider_seat_numbers = Some(order.passengers.iter().filter_map(|x| x.ticket.seat_no.as_deref()).collect::<Vec<_>>().join(","));
+        }
+        p.passenger_info_list = Some(
+            order
+                .passengers
+                .iter()
+                .map(|x| PassengerInfo {
+                    agent_ticket_id: &x.ticket.ticket_id,
+                    passenger_name: &x.name,
+                    passenger_cert_type: CertType::top_code(&x.cert_type),
+                    passenger_cert_no: &x.cert_no,
+                    seat_no: x.ticket.seat_no.as_deref(),
+                })
+                .collect(),
+        );
+    }
+    serde_json::to_string(&p).expect("payload serialises")
+}
+
+#[derive(Serialize)]
+struct RefundConfirm<'a> {
+    agent_order_id: &'a str,
+    main_biz_order_id: i64,
+    agent_return_ticket_status: u8,
+    agent_return_ticket_type: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_ticket_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passenger_id_num: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passenger_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_refund_amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_refund_trans_id: Option<String>,
+    agent_return_time: String,
+    depart_date: String,
+    agent_return_mode: &'static str,
+    refund_scene: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_return_ticket_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_ext_attr: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ExtAttr<'a> {
+    reason: &'a str,
+}
+
+/// The `refund.confirm` payload (§4.3) of a decided async refund: for `ticket_id` on a
+/// per-ticket refund, for the order when it is `None`.
+pub fn refund_confirm_payload(
+    order: &Order,
+    refund: &Refund,
+    ticket_id: Option<&str>,
+    success: bool,
+    reason: &str,
+    depart: DateTime<Utc>,
+    decided_at: DateTime<Utc>,
+) -> String {
+    let passenger = ticket_id.and_then(|t| order.passenger_by_ticket(t));
+    let (amount, trans_id) = match passenger {
+        Some(p) => {
+            let amount = refund.lines.iter().find(|l| l.ticket_id == p.ticket.ticket_id).map_or(0, |l| l.amount);
+            (amount, format!("{}-{}", refund.refund_id, p.passenger_id))
+        }
+        None => (refund.total, refund.refund_id.clone()),
+    };
+    let payload = RefundConfirm {
+        agent_order_id: &order.agent_order_id,
+        main_biz_order_id: main_biz_order_id(order),
+        agent_return_ticket_status: if success { 1 } else { 2 },
+        agent_return_ticket_type: u8::from(refund.whole_order),
+        agent_ticket_id: passenger.map(|p| p.ticket.ticket_id.as_str()),
+        passenger_id_num: passenger.map(|p| p.cert_no.as_str()),
+        passenger_name: passenger.map(|p| p.name.as_str()),
+        agent_refund_amount: success.then(|| fen_to_yuan(amount)),
+        agent_refund_trans_id: success.then_some(trans_id),
+        agent_return_time: wire_time(decided_at),
+        depart_date: wire_time(depart),
+        agent_return_mode: "online",
+        refund_scene: "common",
+        agent_return_ticket_code: (!success).then_some(REFUND_FAILURE_CODE),
+        agent_ext_attr: (!success).then(|| serde_json::to_string(&ExtAttr { reason }).expect("ext attr serialises")),
+    };
+    serde_json::to_string(&payload).expect("payload serialises")
+}
+
+#[derive(Serialize)]
+struct TicketDetail<'a> {
+    agent_ticket_id: &'a str,
+    passenger_id_num: &'a str,
+    refund_amount: i64,
+}
+
+#[derive(Serialize)]
+struct MultipleRefund<'a> {
+    agent_order_id: &'a str,
+    main_biz_order_id: i64,
+    agent_refund_reason: &'a str,
+    agent_refund_trans_no: &'a str,
+    refund_scene: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund_scene_official_reason_code: Option<&'static str>,
+    total_refund_amount: i64,
+    refund_ticket_detail_list: Vec<TicketDetail<'a>>,
+}
+
+/// The `multiple.refund.confirm` payload (§4.4) of an operator money refund.
+pub fn multiple_refund_payload(order: &Order, m: &MoneyRefund) -> String {
+    let p = MultipleRefund {
+        agent_order_id: &order.agent_order_id,
+        main_biz_order_id: main_biz_order_id(order),
+        agent_refund_reason: &m.reason,
+        agent_refund_trans_no: &m.serial,
+        refund_scene: if m.force.is_some() { "force" } else { "common" },
+        refund_scene_official_reason_code: m.force.map(ForceReason::code),
+        total_refund_amount: m.total,
+        refund_ticket_detail_list: m
+            .lines
+            .iter()
+            .filter_map(|(tid, amount)| {
+                let p = order.passenger_by_ticket(tid)?;
+                Some(TicketDetail { agent_ticket_id: &p.ticket.ticket_id, passenger_id_num: &p.cert_no, refund_amount: *amount })
+            })
+            .collect(),
+    };
+    serde_json::to_string(&p).expect("payload serialises")
+}
