@@ -5,14 +5,11 @@
 pub mod fenbeitong;
 pub mod top;
 
-use busgate_domain::cases;
-use busgate_domain::outbox::{Destination, Partners, Sent};
+use busgate_domain::outbox::{Destination, Outcome, Partners, Sent};
 use chrono::{DateTime, Utc};
 
 pub use fenbeitong::FenbeitongApi;
 pub use top::TopConfig;
-
-const RELATION_METHOD: &str = "alitrip.serve.workorder.relation";
 
 /// Both partners' clients over one connection pool.
 pub struct PartnerClients {
@@ -29,8 +26,8 @@ impl PartnerClients {
     /// A TOP call's business parameters completed with what must not be stored in the outbox
     /// (the relation API's `caller_info.app_secret`). Never log the result.
     fn complete_top_params(&self, method: &str, params: &[(String, String)]) -> Vec<(String, String)> {
-        if method == RELATION_METHOD {
-            return cases::fill_caller_info(params, &self.top.relation_app_name, self.top.relation_app_secret.expose());
+        if method == busgate_wire::relation::RELATION_METHOD {
+            return busgate_wire::relation::fill_caller_info(params, &self.top.relation_app_name, self.top.relation_app_secret.expose());
         }
         params.to_vec()
     }
@@ -40,14 +37,18 @@ impl PartnerClients {
 impl Partners for PartnerClients {
     async fn send(&self, destination: &Destination, now: DateTime<Utc>) -> Sent {
         match destination {
-            Destination::Top { method, params } => top::call(&self.http, &self.top, method, &self.complete_top_params(method, params), now).await,
-            Destination::Bus { callback } => {
-                let (method, params) = busgate_wire::callbacks::render(callback);
-                top::call(&self.http, &self.top, method, &params, now).await
+            Destination::FenbeitongDecision { company, apply_id, approve, comment } => {
+                let (path, data) = busgate_wire::fenbeitong::decision_call(apply_id, *approve, comment);
+                Sent { outcome: fenbeitong::send(&self.http, &self.fenbeitong, company, path, &data, now).await, answer: None }
             }
             Destination::Fenbeitong { company, data } => {
-                Sent { outcome: fenbeitong::send(&self.http, &self.fenbeitong, company, data, now).await, answer: None }
+                let path = busgate_wire::fenbeitong::decision_path(data);
+                Sent { outcome: fenbeitong::send(&self.http, &self.fenbeitong, company, path, data, now).await, answer: None }
             }
+            Destination::Top { .. } | Destination::Bus { .. } | Destination::Case { .. } => match busgate_wire::callbacks::top_call(destination) {
+                Some((method, params)) => top::call(&self.http, &self.top, &method, &self.complete_top_params(&method, &params), now).await,
+                None => Sent { outcome: Outcome::Permanent { reason: "not a TOP call".into() }, answer: None },
+            },
         }
     }
 }

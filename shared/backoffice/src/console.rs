@@ -381,7 +381,8 @@ fn destination(d: &Destination) -> String {
     match d {
         Destination::Top { method, .. } => method.clone(),
         Destination::Bus { callback } => busgate_wire::callbacks::method(callback).to_string(),
-        Destination::Fenbeitong { company, .. } => format!("分贝通 {company}"),
+        Destination::Case { .. } => busgate_wire::relation::RELATION_METHOD.to_string(),
+        Destination::Fenbeitong { company, .. } | Destination::FenbeitongDecision { company, .. } => format!("分贝通 {company}"),
     }
 }
 

@@ -26,7 +26,13 @@ fn destination(d: &Destination) -> (String, Value) {
             let method = busgate_wire::callbacks::method(callback);
             (format!("TOP {method}"), json!({"to": "top", "method": method}))
         }
-        Destination::Fenbeitong { company, .. } => (format!("Fenbeitong {company}"), json!({"to": "fenbeitong", "company": company})),
+        Destination::Case { .. } => {
+            let method = busgate_wire::relation::RELATION_METHOD;
+            (format!("TOP {method}"), json!({"to": "top", "method": method}))
+        }
+        Destination::Fenbeitong { company, .. } | Destination::FenbeitongDecision { company, .. } => {
+            (format!("Fenbeitong {company}"), json!({"to": "fenbeitong", "company": company}))
+        }
     }
 }
 

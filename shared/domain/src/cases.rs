@@ -28,9 +28,6 @@ pub use model::{
     InboundMessage, Owner, RelationConfig, RelationType,
 };
 pub use operator::{list, open, record_callback_outcome, record_outcome, send, show, sort_for_operator, OutcomeEffect, SendKind, SendReceipt};
-pub use outbound::{
-    action_of, fill_caller_info, ActionRef, OutboundOutcome, OutboundReply, RelationRequest, TopErrorResponse, CALLER_INFO_PARAM,
-    CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
-};
+pub use outbound::{action_of, ActionRef, OutboundOutcome, OutboundReply, RelationRequest, TopErrorResponse};
 pub use records::Accepted;
 pub use service::{receive, replay_key};

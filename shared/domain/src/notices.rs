@@ -7,18 +7,16 @@
 //!
 //! * [`Tokens`]: `BUSGATE_FENBEITONG_TOKENS`, constant-time lookup.
 //! * [`intake`], [`list`], [`show`], [`decide`]: the service over the [`crate::store::Store`].
-//! * [`decision_data`], [`decision_path`]: the outbound call (§2.5); its signature is
-//!   `busgate_signing::fenbeitong`'s.
+//! * A decision is committed as `Destination::FenbeitongDecision`; its call (§2.5) is
+//!   `busgate_wire::fenbeitong::decision_call`'s, its signature `busgate_signing::fenbeitong`'s.
 
 mod error;
 mod model;
-mod outbound;
 mod service;
 mod tokens;
 
 pub use error::{IntakeOutcome, NoticeError};
 pub use model::{Apply, ApplyType, Category, CostAttribution, Notice, Order, OrderDetails, OrderType, Proposer, User};
-pub use outbound::{decision_data, decision_path, APPROVE_PATH, REFUND_CHANGE_CATEGORY, REJECT_PATH};
 pub use service::{
     decide, intake, list, notice_key, notice_pk, raw_key, show, DecideError, Decision, FnOrderLookup, NoOrderLookup, NoticeRecord, NoticeStatus,
     NoticeView, OrderLink, OrderLookup, MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, NOTICES_INDEX_PK,

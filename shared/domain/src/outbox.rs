@@ -17,11 +17,18 @@ pub enum Destination {
     /// A TOP API call: `method` and its business parameters (each a string, complex ones a
     /// JSON string). System parameters and the signature are added when sending.
     Top { method: String, params: Vec<(String, String)> },
-    /// A Fenbeitong API call (partners.md §2.5): the `data` JSON text, signed when sending.
+    /// A Fenbeitong API call as committed before decisions were typed (partners.md §2.5): the
+    /// `data` JSON text, signed when sending.
     Fenbeitong { company: String, data: String },
+    /// The operator's decision on a Fenbeitong notice of `company` (partners.md §2.5),
+    /// rendered as Fenbeitong's call when sent (`busgate_wire::fenbeitong::decision_call`).
+    FenbeitongDecision { company: String, apply_id: String, approve: bool, comment: String },
     /// A callback of Fliggy's bus platform in the business's terms, rendered as its TOP call
     /// when sent (`busgate_wire::callbacks`). Callbacks committed before it existed are `Top`.
-    Bus { callback: crate::orders::callbacks::BusCallback },
+    Bus { callback: BusCallback },
+    /// An action on a collaboration case for Fliggy (partners.md §1.4), rendered as its TOP
+    /// call when sent (`busgate_wire::relation`). Actions committed before it existed are `Top`.
+    Case { request: crate::cases::RelationRequest },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +109,32 @@ impl Callback {
     pub fn insert(&self) -> Write {
         Write::Put { item: self.to_item(1), condition: Condition::Absent }
     }
+}
+
+/// A callback owed to Fliggy's bus platform, in the business's terms (what changed or was
+/// decided, with the order as it stood then); `busgate_wire::callbacks` renders its TOP call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BusCallback {
+    /// Departures from `from_city` to `to_city` (city names) on `date` changed: Fliggy should
+    /// read them again (§4.5, `taobao.bus.item.notify`).
+    DeparturesChanged { from_city: String, to_city: String, date: chrono::NaiveDate },
+    /// The tickets of an order that left `2` were issued (`success`), or could not be (§4.2).
+    Issue { order: Box<crate::orders::Order>, success: bool },
+    /// An async refund was decided (§4.3): one callback per refunded ticket (`ticket_id`), or
+    /// one for the order on a whole-order refund. `depart` is D; `reason` says why a refusal.
+    RefundDecided {
+        order: Box<crate::orders::Order>,
+        refund: Box<crate::orders::Refund>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket_id: Option<String>,
+        success: bool,
+        reason: String,
+        depart: DateTime<Utc>,
+        decided_at: DateTime<Utc>,
+    },
+    /// The operator paid money back on the order (§4.4).
+    MoneyRefund { order: Box<crate::orders::Order>, refund: crate::orders::MoneyRefund },
 }
 
 /// What the delivery queue carries: one type for every message. Each kind is told by its one

@@ -1,13 +1,12 @@
-//! The TOP calls of Fliggy's bus callbacks (fliggy-bus.md §4.1–§4.4): each
+//! The TOP calls of Fliggy's bus callbacks (fliggy-bus.md §4.1–§4.5): each
 //! [`BusCallback`] the domain commits is rendered here, when it is sent, as its method and one
 //! business parameter, a JSON string with snake_case keys in table order and absent values
 //! omitted.
 
-use busgate_domain::orders::callbacks::BusCallback;
 use busgate_domain::orders::records::wire_time;
 use busgate_domain::orders::{fen_to_yuan, CertType, ForceReason, MoneyRefund, Order, Refund};
-use busgate_domain::outbox::Destination;
-use chrono::{DateTime, Utc};
+use busgate_domain::outbox::{BusCallback, Destination};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub const BOOK_CONFIRM_METHOD: &str = "taobao.bus.agent.bookticket.confirm";
@@ -16,6 +15,8 @@ pub const REFUND_CONFIRM_METHOD: &str = "taobao.bus.agent.refund.confirm";
 pub const REFUND_CONFIRM_PARAM: &str = "param_agent_confirm_return_and_refund_r_q";
 pub const MULTIPLE_REFUND_METHOD: &str = "taobao.bus.agent.multiple.refund.confirm";
 pub const MULTIPLE_REFUND_PARAM: &str = "param_agent_multiple_refund_r_q";
+pub const ITEM_NOTIFY_METHOD: &str = "taobao.bus.item.notify";
+pub const ITEM_NOTIFY_PARAM: &str = "param_top_item_change_notify_r_q";
 
 /// The only documented refund failure code (§4.3).
 pub const REFUND_FAILURE_CODE: i64 = 1905;
@@ -26,6 +27,7 @@ pub fn method(callback: &BusCallback) -> &'static str {
         BusCallback::Issue { .. } => BOOK_CONFIRM_METHOD,
         BusCallback::RefundDecided { .. } => REFUND_CONFIRM_METHOD,
         BusCallback::MoneyRefund { .. } => MULTIPLE_REFUND_METHOD,
+        BusCallback::DeparturesChanged { .. } => ITEM_NOTIFY_METHOD,
     }
 }
 
@@ -37,12 +39,14 @@ pub fn render(callback: &BusCallback) -> (&'static str, Vec<(String, String)>) {
             (REFUND_CONFIRM_PARAM, refund_confirm_payload(order, refund, ticket_id.as_deref(), *success, reason, *depart, *decided_at))
         }
         BusCallback::MoneyRefund { order, refund } => (MULTIPLE_REFUND_PARAM, multiple_refund_payload(order, refund)),
+        BusCallback::DeparturesChanged { from_city, to_city, date } => (ITEM_NOTIFY_PARAM, item_notify_payload(from_city, to_city, *date)),
     };
     (method(callback), vec![(param.to_string(), json)])
 }
 
-/// The TOP call a callback's destination makes: a bus callback rendered, a stored TOP call
-/// as it is; `None` for a call to another partner.
+/// The TOP call a callback's destination makes: a bus callback or case action rendered (a
+/// case action's `caller_info` as the placeholder the sender fills), a stored TOP call as it
+/// is; `None` for a call to another partner.
 pub fn top_call(destination: &Destination) -> Option<(String, Vec<(String, String)>)> {
     match destination {
         Destination::Top { method, params } => Some((method.clone(), params.clone())),
@@ -50,8 +54,21 @@ pub fn top_call(destination: &Destination) -> Option<(String, Vec<(String, Strin
             let (method, params) = render(callback);
             Some((method.to_string(), params))
         }
-        Destination::Fenbeitong { .. } => None,
+        Destination::Case { request } => Some((crate::relation::RELATION_METHOD.to_string(), crate::relation::params(request))),
+        Destination::Fenbeitong { .. } | Destination::FenbeitongDecision { .. } => None,
     }
+}
+
+#[derive(Serialize)]
+struct ItemNotify<'a> {
+    from_city: &'a str,
+    to_city: &'a str,
+    from_date: String,
+}
+
+/// The `item.notify` payload (§4.5): `from_city`, `to_city`, `from_date`.
+pub fn item_notify_payload(from_city: &str, to_city: &str, date: NaiveDate) -> String {
+    serde_json::to_string(&ItemNotify { from_city, to_city, from_date: date.format("%Y-%m-%d").to_string() }).expect("payload serialises")
 }
 
 fn main_biz_order_id(order: &Order) -> i64 {

@@ -1,6 +1,7 @@
 //! Fenbeitong (分贝通) refund/rebook notices as they arrive (partners.md §2.7): the strict
 //! intake of the body ([`validate`], V2–V16, every problem naming its JSON path and value)
-//! and the one renderer of the answers (HTTP status, `code`, `msg`). The domain stores and
+//! and the one renderer of the answers (HTTP status, `code`, `msg`); and the operator's
+//! decisions as Fenbeitong's calls ([`decision_call`], §2.5). The domain stores and
 //! decides what this module has read. The edge handler is a few lines:
 //!
 //! ```text
@@ -15,9 +16,11 @@ use busgate_domain::store::Store;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+mod decision;
 mod json;
 mod validate;
 
+pub use decision::{decision_call, decision_data, decision_path, APPROVE_PATH, REFUND_CHANGE_CATEGORY, REJECT_PATH};
 pub use json::MAX_DEPTH;
 pub use validate::{
     check_size, validate, validate_with, ValidateOptions, MAX_BODY_BYTES, MAX_COST_ATTRIBUTIONS, MAX_ORDERS, MAX_STRING_CHARS, MAX_TEXT_CHARS,

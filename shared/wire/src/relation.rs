@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 mod inbound;
+mod outbound;
 
 pub use inbound::{canonical_json, parse_inbound};
+pub use outbound::{fill_caller_info, params, parse_reply, request_json, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM};
 
 /// Error codes of partners.md §1.8 as amended by the Busgate decisions (`error_info` is
 /// `"<CODE>: <detail>"`).

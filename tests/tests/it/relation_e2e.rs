@@ -289,9 +289,9 @@ fn relation_calls(local: &busgate_cli::local::Running) -> Vec<(std::collections:
         .fake_top
         .calls()
         .into_iter()
-        .filter(|c| c.method == cases::RELATION_METHOD)
+        .filter(|c| c.method == busgate_wire::relation::RELATION_METHOD)
         .map(|c| {
-            let req: Value = serde_json::from_str(&c.params[cases::REQUEST_PARAM]).unwrap();
+            let req: Value = serde_json::from_str(&c.params[busgate_wire::relation::REQUEST_PARAM]).unwrap();
             assert!(c.signature_ok, "{c:?}");
             (c.params, req)
         })
@@ -332,7 +332,7 @@ async fn refusals_are_not_remembered_and_sent_back_cases_reopen() {
     );
     assert_eq!(req["unique_id"].as_str(), receipt.unique_id.as_deref());
     // caller_info is completed from the configuration at send time.
-    let caller: Value = serde_json::from_str(&params[cases::CALLER_INFO_PARAM]).unwrap();
+    let caller: Value = serde_json::from_str(&params[busgate_wire::relation::CALLER_INFO_PARAM]).unwrap();
     assert_eq!(caller, serde_json::json!({"app_name": "busgate-demo", "app_secret": "demo-relation-secret"}));
 
     // In SENT_BACK: an urge is accepted; a start (not a byte-identical replay) reopens the

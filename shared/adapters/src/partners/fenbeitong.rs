@@ -1,7 +1,6 @@
 //! Fenbeitong's open API: the operator's decisions on notices sent back (partners.md §2.5),
 //! signed by `busgate_signing::fenbeitong`.
 
-use busgate_domain::notices;
 use busgate_domain::outbox::Outcome;
 use busgate_signing::Secret;
 
@@ -15,12 +14,12 @@ pub struct FenbeitongApi {
 }
 
 /// Sends a Fenbeitong decision (partners.md §2.5).
-pub async fn send(http: &reqwest::Client, cfg: &FenbeitongApi, company: &str, data: &str, now: chrono::DateTime<chrono::Utc>) -> Outcome {
+pub async fn send(http: &reqwest::Client, cfg: &FenbeitongApi, company: &str, path: &str, data: &str, now: chrono::DateTime<chrono::Utc>) -> Outcome {
     if cfg.url.is_empty() {
         return Outcome::Retry { reason: "BUSGATE_FENBEITONG_URL is not set".into(), wait_secs: None };
     }
     let signed = busgate_signing::fenbeitong::sign_request(data, now.timestamp_millis(), cfg.sign_key.expose());
-    let url = format!("{}{}", cfg.url.trim_end_matches('/'), notices::decision_path(data));
+    let url = format!("{}{}", cfg.url.trim_end_matches('/'), path);
     let sent = http
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded;charset=utf-8")

@@ -464,7 +464,8 @@ pub struct HistoryEntry {
     pub unique_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_id: Option<String>,
-    /// Inbound: the body as received. Outbound: the `receive_relation_case_request` JSON.
+    /// Inbound: the body as received. Outbound: none (entries written before actions were
+    /// typed hold the request JSON); what is sent is the callback's (`callback_id`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -315,7 +315,7 @@ fn outbound_writes(
         note: (!note.is_empty()).then(|| note.to_string()),
         unique_id: Some(unique_id.clone()),
         callback_id: Some(callback_id.clone()),
-        raw: Some(request.to_json()),
+        raw: None,
         unknown_fields: Vec::new(),
     };
     let mut writes = case_writes(case, read_version, &[entry]);

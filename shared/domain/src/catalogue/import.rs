@@ -26,7 +26,7 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::gmt8;
-use crate::outbox::{new_callback_id, Callback, CallbackStatus};
+use crate::outbox::{new_callback_id, BusCallback, Callback, CallbackStatus, Destination};
 use crate::store::{Condition, Item, Store, StoreError, Write, MAX_TRANSACTION_WRITES};
 
 use super::file::{CatalogueFile, ImportProblem, PlannedDeparture};
@@ -272,16 +272,9 @@ pub struct NotifyKey {
 }
 
 impl NotifyKey {
-    /// `param_top_item_change_notify_r_q` (§4.5): `from_city`, `to_city`, `from_date`.
-    pub fn payload(&self) -> String {
-        #[derive(Serialize)]
-        struct P<'a> {
-            from_city: &'a str,
-            to_city: &'a str,
-            from_date: String,
-        }
-        serde_json::to_string(&P { from_city: &self.from_city, to_city: &self.to_city, from_date: self.date.format("%Y-%m-%d").to_string() })
-            .expect("notify serialises")
+    /// What the callback announces.
+    pub fn callback(&self) -> BusCallback {
+        BusCallback::DeparturesChanged { from_city: self.from_city.clone(), to_city: self.to_city.clone(), date: self.date }
     }
 }
 
@@ -323,7 +316,7 @@ async fn plan_notify(
         }
     }
     let id = new_callback_id(now);
-    let cb = Callback::top(&id, "taobao.bus.item.notify", "param_top_item_change_notify_r_q", key.payload(), subject, now);
+    let cb = Callback::new(&id, Destination::Bus { callback: key.callback() }, subject, now);
     let body = serde_json::to_string(&NotifyMark { callback_id: id.clone(), queued_at: now }).expect("mark serialises");
     let expires = (now + Duration::days(2)).timestamp();
     let (condition, version) = match &mark {

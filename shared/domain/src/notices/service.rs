@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{IntakeOutcome, NoticeError};
 use super::model::Notice;
-use super::outbound::decision_data;
 use crate::outbox::{new_callback_id, Callback, Destination};
 use crate::store::{Condition, Item, Key, Store, StoreError, Write};
 
@@ -245,8 +244,7 @@ pub enum DecideError {
 }
 
 /// Records the operator's decision on notice `id` and, in the same transaction, an outbox
-/// callback `Destination::Fenbeitong { company, data }` carrying it ([`decision_data`]; route
-/// by [`super::outbound::decision_path`]). A rejection needs a comment. A notice is decided
+/// callback `Destination::FenbeitongDecision` carrying it. A rejection needs a comment. A notice is decided
 /// once: a second decision (or a lost race) gets [`DecideError::AlreadyDecided`].
 pub async fn decide<S: Store + ?Sized>(
     store: &S,
@@ -279,11 +277,15 @@ pub async fn decide<S: Store + ?Sized>(
                 decided_at: d.decided_at,
             });
         }
-        let data = decision_data(&record.apply_id, &record.apply_id, approve, comment);
         let callback_id = new_callback_id(now);
         let callback = Callback::new(
             callback_id.clone(),
-            Destination::Fenbeitong { company: record.company.clone(), data },
+            Destination::FenbeitongDecision {
+                company: record.company.clone(),
+                apply_id: record.apply_id.clone(),
+                approve,
+                comment: comment.to_string(),
+            },
             format!("fenbeitong apply {id} {}", if approve { "approve" } else { "reject" }),
             now,
         );

@@ -4,33 +4,11 @@
 //! TOP call when it is sent, the same content on every retry.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::outbox::{new_callback_id, Callback, Destination};
+use crate::outbox::{new_callback_id, BusCallback, Callback, Destination};
 
 use super::model::{MoneyRefund, Order, Refund};
-
-/// A callback owed to Fliggy's bus platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum BusCallback {
-    /// The tickets of an order that left `2` were issued (`success`), or could not be (§4.2).
-    Issue { order: Box<Order>, success: bool },
-    /// An async refund was decided (§4.3): one callback per refunded ticket (`ticket_id`), or
-    /// one for the order on a whole-order refund. `depart` is D; `reason` says why a refusal.
-    RefundDecided {
-        order: Box<Order>,
-        refund: Box<Refund>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ticket_id: Option<String>,
-        success: bool,
-        reason: String,
-        depart: DateTime<Utc>,
-        decided_at: DateTime<Utc>,
-    },
-    /// The operator paid money back on the order (§4.4).
-    MoneyRefund { order: Box<Order>, refund: MoneyRefund },
-}
 
 /// Fen to the minimal yuan text of §4.1: 1050 → `"10.5"`, 1000 → `"10"`, 1 → `"0.01"`,
 /// 5 → `"0.05"`, 1805 → `"18.05"`, 0 → `"0"`.

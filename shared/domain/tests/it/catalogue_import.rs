@@ -10,7 +10,7 @@ use busgate_domain::catalogue::demo::{demo_stopped_schedule_id, DEMO_AIRPORT_LIN
 use busgate_domain::catalogue::import::{list_changes, list_changes_on, Change};
 use busgate_domain::catalogue::model::local_instant;
 use busgate_domain::catalogue::*;
-use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
+use busgate_domain::outbox::{BusCallback, Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::{Counting, Store, Write};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -37,21 +37,21 @@ async fn import(store: &dyn Store, file: &CatalogueFile, now: &str) -> ImportRep
     apply_import(store, file, at(now), &opts(), &|_, _| {}).await.unwrap()
 }
 
-/// Pending item.notify payloads, in queue order.
+/// Pending item.notify callbacks (departures changed), in queue order.
 async fn pending_notifies(store: &dyn Store) -> Vec<String> {
     let mut out = Vec::new();
     for item in store.query_index(Callback::index_pk(CallbackStatus::Pending), "").await.unwrap() {
         let cb: Callback = item.decode().unwrap();
-        let Destination::Top { method, params } = cb.destination else { panic!("not a TOP call") };
-        assert_eq!(method, "taobao.bus.item.notify");
-        assert_eq!(params[0].0, "param_top_item_change_notify_r_q");
-        out.push(params[0].1.clone());
+        let Destination::Bus { callback: BusCallback::DeparturesChanged { from_city, to_city, date } } = cb.destination else {
+            panic!("not a departures-changed callback: {:?}", cb.destination)
+        };
+        out.push(notify(&from_city, &to_city, &date.to_string()));
     }
     out
 }
 
 fn notify(from: &str, to: &str, d: &str) -> String {
-    format!(r#"{{"from_city":"{from}","to_city":"{to}","from_date":"{d}"}}"#)
+    format!("{from} → {to} on {d}")
 }
 
 // --- the demo file -------------------------------------------------------------------------

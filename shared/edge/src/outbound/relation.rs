@@ -1,7 +1,7 @@
-//! Collaboration actions sent to Fliggy: the case told how its action ended (the relation
-//! API's secret is added at send time by the TOP client, `busgate_adapters::partners`).
+//! Collaboration actions sent to Fliggy: the case told how its action ended, from Fliggy's
+//! answer as `busgate_wire::relation` reads it.
 
-use busgate_domain::cases::{self, OutboundOutcome, OutboundReply};
+use busgate_domain::cases::{self, OutboundOutcome};
 use busgate_domain::outbox::{Callback, Disposition};
 
 use crate::app::App;
@@ -12,7 +12,7 @@ pub async fn after_final_outcome(app: &App, cb: &Callback, d: &Disposition, answ
     if cases::action_of(cb).is_none() {
         return;
     }
-    let outcome = match (answer.map(OutboundReply::parse), d) {
+    let outcome = match (answer.map(busgate_wire::relation::parse_reply), d) {
         (Some(Ok(reply)), _) => OutboundOutcome::Accepted(reply),
         (Some(Err(Ok(err))), _) => OutboundOutcome::Failed {
             code: err.sub_code.clone().or(err.code.clone()),

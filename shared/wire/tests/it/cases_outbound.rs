@@ -2,14 +2,15 @@
 //! (§1.6 supplier-owned), outbound validation, outbox callbacks, outcomes, listing.
 
 use crate::cases_support::cases::{
-    action_of, fill_caller_info, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind,
-    CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
+    action_of, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind,
 };
 use crate::cases_support::{cases, Info};
+use busgate_domain::cases::ActionRef;
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Store;
 use busgate_wire::relation::RelationAnswer;
+use busgate_wire::relation::{fill_caller_info, parse_reply, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
@@ -40,7 +41,7 @@ async fn callback(store: &dyn Store, id: &str) -> Callback {
 }
 
 fn request_of(cb: &Callback) -> Value {
-    let Destination::Top { method, params } = &cb.destination else { panic!("not TOP") };
+    let (method, params) = busgate_wire::callbacks::top_call(&cb.destination).expect("a TOP call");
     assert_eq!(method, RELATION_METHOD);
     assert_eq!(params.len(), 2);
     assert_eq!(params[0], (CALLER_INFO_PARAM.to_string(), CALLER_INFO_PLACEHOLDER.to_string()));
@@ -100,7 +101,8 @@ async fn f15_operator_start_then_fliggy_accepts() {
         })
     );
     // Field order of §1.4 in the stored bytes.
-    let Destination::Top { params, .. } = &cb.destination else { unreachable!() };
+    let (_, params) = busgate_wire::callbacks::top_call(&cb.destination).expect("a TOP call");
+    let params = &params;
     assert!(params[1].1.starts_with("{\"relation_type\":\"startRelation\",\"order_id\":\"444444444\",\"relation_case_id\":"));
     // The sender fills caller_info; the stored record never holds the secret.
     let filled = fill_caller_info(params, "ori-fcir", "hiuhoh3oh4oh5oih");
@@ -121,7 +123,7 @@ async fn f15_operator_start_then_fliggy_accepts() {
     let answer = format!(
         r#"{{"alitrip_serve_workorder_relation_response":{{"result":true,"data":{{"case_id":"000000","relation_case_id":"{rcid}","slafz":"2024-05-01 18:00:00"}},"request_id":"x"}}}}"#
     );
-    let reply = OutboundReply::parse(&answer).unwrap();
+    let reply = parse_reply(&answer).unwrap();
     let e = cases::record_callback_outcome(&store, cb, &OutboundOutcome::Accepted(reply), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::Applied { state: CaseState::Open }));
     let d = cases::show(&store, "000000").await.unwrap();
@@ -144,7 +146,7 @@ async fn f16_refused_result_is_surfaced_and_changes_no_state() {
     assert_eq!(req["case_id"], "0000000");
     assert_eq!(req["relation_case_id"], rcid.as_str());
     assert_eq!(req["relation_type"], "result");
-    let reply = OutboundReply::parse(r#"{"result":false,"msg_code":"001","error_msg":"失败"}"#).unwrap();
+    let reply = parse_reply(r#"{"result":false,"msg_code":"001","error_msg":"失败"}"#).unwrap();
     let e = cases::record_callback_outcome(&store, &cb, &OutboundOutcome::Accepted(reply.clone()), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::Failed { error: "001: 失败".into() }));
     let d = cases::show(&store, &rcid).await.unwrap();
@@ -488,15 +490,15 @@ fn send_kinds_parse() {
 
 #[test]
 fn replies_parse_with_or_without_wrapper() {
-    let r = OutboundReply::parse(r#"{"result":"true","data":{"case_id":123,"operator":"青乔"},"msg_info":"成功"}"#).unwrap();
+    let r = parse_reply(r#"{"result":"true","data":{"case_id":123,"operator":"青乔"},"msg_info":"成功"}"#).unwrap();
     assert!(r.result);
     assert_eq!(r.case_id.as_deref(), Some("123"));
     assert_eq!(r.operator.as_deref(), Some("青乔"));
-    let e = OutboundReply::parse(r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.x","sub_msg":"y"}}"#).unwrap_err();
+    let e = parse_reply(r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.x","sub_msg":"y"}}"#).unwrap_err();
     let e = e.unwrap();
     assert_eq!((e.code.as_deref(), e.sub_code.as_deref()), (Some("15"), Some("isp.x")));
-    assert!(OutboundReply::parse("<html>").unwrap_err().is_err());
-    assert!(OutboundReply::parse(r#"{"data":{}}"#).unwrap_err().is_err());
+    assert!(parse_reply("<html>").unwrap_err().is_err());
+    assert!(parse_reply(r#"{"data":{}}"#).unwrap_err().is_err());
 }
 
 #[tokio::test]
@@ -507,4 +509,38 @@ async fn action_of_a_relation_callback() {
     let a = action_of(&cb).unwrap();
     assert_eq!((a.relation_case_id, Some(a.unique_id)), (r.relation_case_id, r.unique_id));
     assert!(cb.subject.contains("startRelation"));
+}
+
+#[tokio::test]
+async fn an_action_is_stored_in_the_business_terms_and_one_committed_as_a_top_call_still_reads() {
+    let store = MemoryStore::new();
+    let r = cases::open(&store, "444444444", "请协助退款", "op1", now()).await.unwrap();
+    let cb = callback(&store, r.callback_id.as_deref().unwrap()).await;
+    let Destination::Case { request } = &cb.destination else { panic!("not a case action: {:?}", cb.destination) };
+    assert_eq!((request.note.as_str(), request.operator.as_str()), ("请协助退款", "op1"));
+    // Rendered the same on every attempt.
+    assert_eq!(busgate_wire::relation::request_json(request), busgate_wire::relation::request_json(request));
+
+    // Committed before actions were typed: the TOP call as built.
+    let legacy = Callback::new(
+        "CB-OLD",
+        Destination::Top {
+            method: RELATION_METHOD.into(),
+            params: vec![
+                (CALLER_INFO_PARAM.into(), CALLER_INFO_PLACEHOLDER.into()),
+                (
+                    REQUEST_PARAM.into(),
+                    r#"{"relation_type":"startRelation","order_id":"1","relation_case_id":"R1","operator":"a","unique_id":"U1"}"#.into(),
+                ),
+            ],
+        },
+        "relation case R1 startRelation",
+        now(),
+    );
+    assert_eq!(action_of(&legacy), Some(ActionRef { relation_case_id: "R1".into(), unique_id: "U1".into() }));
+    let (method, params) = busgate_wire::callbacks::top_call(&legacy.destination).unwrap();
+    assert_eq!(
+        (method.as_str(), params[1].1.as_str()),
+        (RELATION_METHOD, r#"{"relation_type":"startRelation","order_id":"1","relation_case_id":"R1","operator":"a","unique_id":"U1"}"#)
+    );
 }

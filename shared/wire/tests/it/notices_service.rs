@@ -124,7 +124,11 @@ async fn decide_records_the_decision_and_an_outbox_callback_atomically() {
     assert_eq!(record.decision.as_ref(), Some(&d));
     let cb: Callback = store.get(&Callback::key(&d.callback_id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(cb.status, CallbackStatus::Pending);
-    assert_eq!(cb.destination, Destination::Fenbeitong { company: "globex".into(), data: decision_data(TRAIN_ID, TRAIN_ID, false, "行程未变更") });
+    assert_eq!(
+        cb.destination,
+        Destination::FenbeitongDecision { company: "globex".into(), apply_id: TRAIN_ID.into(), approve: false, comment: "行程未变更".into() }
+    );
+    assert_eq!(decision_call(TRAIN_ID, false, "行程未变更"), (REJECT_PATH, decision_data(TRAIN_ID, TRAIN_ID, false, "行程未变更")));
     assert!(cb.subject.contains(TRAIN_ID));
     let pending = store.query_index(Callback::index_pk(CallbackStatus::Pending), "").await.unwrap();
     assert_eq!(pending.len(), 1);
@@ -133,8 +137,9 @@ async fn decide_records_the_decision_and_an_outbox_callback_atomically() {
     let cb: Callback = store.get(&Callback::key(&d2.callback_id)).await.unwrap().unwrap().decode().unwrap();
     assert_eq!(
         cb.destination,
-        Destination::Fenbeitong { company: "acme".into(), data: format!(r#"{{"apply_id":"{FLIGHT_ID}","third_id":"{FLIGHT_ID}"}}"#) }
+        Destination::FenbeitongDecision { company: "acme".into(), apply_id: FLIGHT_ID.into(), approve: true, comment: String::new() }
     );
+    assert_eq!(decision_call(FLIGHT_ID, true, ""), (APPROVE_PATH, format!(r#"{{"apply_id":"{FLIGHT_ID}","third_id":"{FLIGHT_ID}"}}"#)));
 }
 
 #[tokio::test]

@@ -602,7 +602,8 @@ async fn an_issue_callback_holds_the_order_as_decided_and_renders_the_same_on_ev
     let item = s.get(&Callback::key(&d.callback_ids[0])).await.unwrap().unwrap();
     let stored: Callback = item.decode().unwrap();
     // In the business's terms: what was decided, with the order as it stood then.
-    let busgate_domain::outbox::Destination::Bus { callback: orders::callbacks::BusCallback::Issue { order, success } } = &stored.destination else {
+    let busgate_domain::outbox::Destination::Bus { callback: busgate_domain::outbox::BusCallback::Issue { order, success } } = &stored.destination
+    else {
         panic!("not an issue callback: {:?}", stored.destination)
     };
     assert!(*success);
@@ -611,7 +612,7 @@ async fn an_issue_callback_holds_the_order_as_decided_and_renders_the_same_on_ev
     // Rendered at each attempt, the same bytes each time.
     assert_eq!(raw_payload(s, &d.callback_ids[0]).await, raw_payload(s, &d.callback_ids[0]).await);
     assert_eq!(
-        busgate_wire::callbacks::method(&orders::callbacks::BusCallback::Issue { order: order.clone(), success: true }),
+        busgate_wire::callbacks::method(&busgate_domain::outbox::BusCallback::Issue { order: order.clone(), success: true }),
         "taobao.bus.agent.bookticket.confirm"
     );
 }
@@ -631,5 +632,20 @@ async fn a_bus_callback_committed_as_a_top_call_still_reads_and_is_sent_as_store
             "param_agent_confirm_book_r_q".to_string(),
             r#"{"agent_order_id":"BG1","bus_inner_order_id":"900000000097","success":false}"#.to_string()
         )]
+    );
+}
+
+#[test]
+fn departures_changed_renders_as_item_notify() {
+    let cb = busgate_domain::outbox::BusCallback::DeparturesChanged {
+        from_city: "上海市".into(),
+        to_city: "南京市".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2022, 11, 3).unwrap(),
+    };
+    let (method, params) = busgate_wire::callbacks::render(&cb);
+    assert_eq!(method, "taobao.bus.item.notify");
+    assert_eq!(
+        params,
+        vec![("param_top_item_change_notify_r_q".to_string(), r#"{"from_city":"上海市","to_city":"南京市","from_date":"2022-11-03"}"#.to_string())]
     );
 }

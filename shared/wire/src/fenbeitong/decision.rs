@@ -1,5 +1,6 @@
-//! The operator's decision for Fenbeitong (partners.md §2.1, §2.5): the `data` of the call
-//! and its route. The signed form around it is `busgate_signing::fenbeitong`'s.
+//! The operator's decision for Fenbeitong (partners.md §2.1, §2.5) as its call: the `data`
+//! and its route, rendered at each attempt from the decision the outbox holds. The signed form
+//! around it is `busgate_signing::fenbeitong`'s.
 
 use serde::Serialize;
 
@@ -28,8 +29,7 @@ struct Reject<'a> {
 }
 
 /// The `data` JSON text of a decision on apply `apply_id`. `third_id` is our id for the apply
-/// (Busgate uses the apply id itself). Fixed at decision time, so every retry sends the same
-/// bytes. Route-level `employee_id`/`employee_type`, if Fenbeitong requires them, are form
+/// (Busgate uses the apply id itself). Route-level `employee_id`/`employee_type`, if Fenbeitong requires them, are form
 /// fields added by the sender from its configuration.
 pub fn decision_data(apply_id: &str, third_id: &str, approve: bool, comment: &str) -> String {
     let text = if approve {
@@ -40,8 +40,14 @@ pub fn decision_data(apply_id: &str, third_id: &str, approve: bool, comment: &st
     text.expect("plain strings serialise")
 }
 
+/// The call of a decision: its route and `data`.
+pub fn decision_call(apply_id: &str, approve: bool, comment: &str) -> (&'static str, String) {
+    (if approve { APPROVE_PATH } else { REJECT_PATH }, decision_data(apply_id, apply_id, approve, comment))
+}
+
 /// The route a decision `data` goes to: [`REJECT_PATH`] when it carries `"category":"9"`,
-/// else [`APPROVE_PATH`]. (The outbox destination carries only `company` and `data`.)
+/// else [`APPROVE_PATH`]. For decisions committed as their `data` text, before the outbox
+/// held the decision itself.
 pub fn decision_path(data: &str) -> &'static str {
     let category = serde_json::from_str::<serde_json::Value>(data).ok().and_then(|v| v.get("category").and_then(|c| c.as_str().map(str::to_string)));
     if category.as_deref() == Some(REFUND_CHANGE_CATEGORY) {
