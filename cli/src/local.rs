@@ -188,7 +188,7 @@ pub async fn start(opts: LocalOptions, env: &dyn Fn(&str) -> Option<String>) -> 
     let config = local_config(env, addr)?;
     let fake_top = Arc::new(FakeTop::new(config.top.secret.expose()));
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&opts.data).map_err(|e| format!("store in {}: {e}", opts.data.display()))?);
-    let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), config.callback_max_attempts + 2));
+    let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), config.retry.max_attempts + 2));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App::new(config, store, queue, clock);
     // The in-process queue starts empty: callbacks left pending by an earlier run (or by a
@@ -272,7 +272,7 @@ async fn interface(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
     if parts.method != http::Method::POST {
         return (http::StatusCode::METHOD_NOT_ALLOWED, "POST only").into_response();
     }
-    let body = read_capped(body, s.app.config.max_body_bytes.max(1 << 20)).await;
+    let body = read_capped(body, s.app.config.inbound.max_body_bytes.max(1 << 20)).await;
     let inbound = Inbound {
         path: parts.uri.path().to_string(),
         raw_query: parts.uri.query().unwrap_or_default().to_string(),
@@ -346,7 +346,7 @@ pub fn example_request(base_url: &str, secret: &str, now: chrono::DateTime<chron
 pub fn banner(running: &Running, data: &std::path::Path) -> String {
     let base = running.base_url();
     let cfg = &running.app.config;
-    let secret = cfg.qimen_secret.expose();
+    let secret = cfg.inbound.qimen_secret.expose();
     let shown = if secret == DEMO_QIMEN_SECRET { secret.to_string() } else { "(from BUSGATE_QIMEN_SECRET)".to_string() };
     let token = if cfg.fenbeitong.tokens.expose() == format!("demo={DEMO_FENBEITONG_TOKEN}") { DEMO_FENBEITONG_TOKEN } else { "<your token>" };
     let mut routes = String::new();
@@ -363,7 +363,7 @@ pub fn banner(running: &Running, data: &std::path::Path) -> String {
          \x20 routes:\n{routes}\n\
          Try it (signed now; valid for {} s):\n  {}\n",
         data.display(),
-        cfg.timestamp_window_secs,
+        cfg.inbound.timestamp_window_secs,
         example_request(&base, secret, running.app.clock.now())
     )
 }

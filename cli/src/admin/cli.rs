@@ -549,7 +549,7 @@ fn open_local(data: &Path, base: &str, direct: bool, may_create: bool) -> Result
     let env = |k: &str| std::env::var(k).ok();
     let addr = base.rsplit("://").next().and_then(|a| a.parse().ok()).unwrap_or_else(|| ([127, 0, 0, 1], 8080).into());
     let config = crate::local::local_config(&env, addr)?;
-    let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), config.callback_max_attempts + 2));
+    let queue = Arc::new(InProcessQueue::new(Duration::from_secs(30), config.retry.max_attempts + 2));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(App::new(config, Arc::new(store), queue, clock))
 }

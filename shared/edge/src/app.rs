@@ -47,21 +47,21 @@ impl App {
 
     /// The AWS wiring: DynamoDB table and SQS queues named by the configuration.
     pub async fn aws(config: Config) -> App {
-        let (store, queue) = busgate_adapters::aws::connect(&config.table, &config.queue_url, &config.dlq_url).await;
+        let (store, queue) = busgate_adapters::aws::connect(&config.aws.table, &config.aws.queue_url, &config.aws.dlq_url).await;
         App::new(config, Arc::new(store), Arc::new(queue), Arc::new(SystemClock))
     }
 
     /// The AWS wiring of a function that never sends to the queue (a catalogue read): the
     /// table only, so the function links no SQS client.
     pub async fn aws_reader(config: Config) -> App {
-        let store = busgate_adapters::aws::connect_store(&config.table).await;
+        let store = busgate_adapters::aws::connect_store(&config.aws.table).await;
         App::new(config, Arc::new(store), Arc::new(busgate_adapters::NoQueue), Arc::new(SystemClock))
     }
 
     /// Queues the automatic issue of an order confirmed in async mode.
     pub async fn queue_issue(&self, alitrip_order_id: &str) {
         let body = QueueMessage::Issue { issue_order: alitrip_order_id.to_string() }.body();
-        if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_issue_delay_secs).await {
+        if let Err(e) = self.queue.send(Lane::Main, &body, self.config.sales.auto_issue_delay_secs).await {
             tracing::warn!(order = %alitrip_order_id, error = %e, "issue job not queued; the deadline will fail the order");
         }
     }
@@ -69,7 +69,7 @@ impl App {
     /// Queues the automatic approval of a refund accepted in async mode.
     pub async fn queue_refund(&self, refund_id: &str) {
         let body = QueueMessage::ApproveRefund { approve_refund: refund_id.to_string() }.body();
-        if let Err(e) = self.queue.send(Lane::Main, &body, self.config.auto_refund_delay_secs).await {
+        if let Err(e) = self.queue.send(Lane::Main, &body, self.config.sales.auto_refund_delay_secs).await {
             tracing::warn!(refund = %refund_id, error = %e, "refund job not queued; the sweeper approves it at its deadline");
         }
     }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 pub use busgate_adapters::partners::{FenbeitongApi, TopConfig};
+use busgate_domain::outbox::RetryPolicy;
 pub use busgate_signing::Secret;
 
 use crate::inbound::routes::Route;
@@ -34,13 +35,38 @@ pub struct FenbeitongConfig {
     pub api: FenbeitongApi,
 }
 
+/// Configuration, by the kind of work that reads it: every function reads the whole of it
+/// once at init, and uses the sections of its kind.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub stage: String,
+    /// Every inbound route: signature, timestamp, size, method binding.
+    pub inbound: InboundConfig,
+    /// Orders and refunds (the bus writers, the worker's jobs, the sweeper).
+    pub sales: SalesConfig,
+    /// `item.notify` coalescing of catalogue changes (§2.2).
+    pub notify_coalesce_secs: u64,
+    /// How the outbox worker retries a callback.
+    pub retry: RetryPolicy,
+    pub top: TopConfig,
+    pub fenbeitong: FenbeitongConfig,
+    /// DynamoDB table and SQS queues (AWS mode).
+    pub aws: AwsResources,
+}
+
+#[derive(Debug, Clone)]
+pub struct InboundConfig {
     pub qimen_secret: Secret,
     pub strict_method: bool,
     pub timestamp_window_secs: u64,
     pub max_body_bytes: usize,
+    /// Expected `method` per route (overridable per route).
+    pub methods: HashMap<Route, String>,
+    pub relation_auth: RelationAuth,
+}
+
+#[derive(Debug, Clone)]
+pub struct SalesConfig {
     pub hold_minutes: i64,
     pub issue_mode: Mode,
     pub async_issue_deadline_minutes: i64,
@@ -55,18 +81,11 @@ pub struct Config {
     pub auto_refund_delay_secs: u32,
     /// A refund still pending this long after it was accepted is approved by the sweeper.
     pub async_refund_deadline_minutes: i64,
-    pub notify_coalesce_secs: u64,
     pub in_flight_wait_ms: u64,
-    /// Expected `method` per route (overridable per route).
-    pub methods: HashMap<Route, String>,
-    /// Attempts of a callback before it is dead-lettered.
-    pub callback_max_attempts: u32,
-    /// First retry delay of a callback; it doubles per attempt, capped at 10 min (§4.1: 10 s).
-    pub callback_backoff_base_secs: u32,
-    pub relation_auth: RelationAuth,
-    pub top: TopConfig,
-    pub fenbeitong: FenbeitongConfig,
-    /// DynamoDB table and SQS queues (AWS mode).
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsResources {
     pub table: String,
     pub queue_url: String,
     pub dlq_url: String,
@@ -124,7 +143,7 @@ impl Config {
         const SSM: &str = "set it, or its _PARAM variable to an SSM parameter name";
         for need in needs {
             match need {
-                Requirement::QimenSecret => required("BUSGATE_QIMEN_SECRET", !self.qimen_secret.is_empty(), SSM)?,
+                Requirement::QimenSecret => required("BUSGATE_QIMEN_SECRET", !self.inbound.qimen_secret.is_empty(), SSM)?,
                 Requirement::FenbeitongTokens => required("BUSGATE_FENBEITONG_TOKENS", !self.fenbeitong.tokens.is_empty(), SSM)?,
                 Requirement::PartnerCalls => {
                     required("BUSGATE_TOP_APP_KEY", !self.top.app_key.trim().is_empty(), "the TOP app key")?;
@@ -135,8 +154,8 @@ impl Config {
                     required("BUSGATE_FENBEITONG_ACCESS_TOKEN", !self.fenbeitong.api.access_token.is_empty(), SSM)?;
                     required("BUSGATE_FENBEITONG_SIGN_KEY", !self.fenbeitong.api.sign_key.is_empty(), SSM)?;
                 }
-                Requirement::Queue => required("BUSGATE_QUEUE_URL", !self.queue_url.trim().is_empty(), "the outbox queue URL")?,
-                Requirement::DeadLetterQueue => required("BUSGATE_DLQ_URL", !self.dlq_url.trim().is_empty(), "the dead-letter queue URL")?,
+                Requirement::Queue => required("BUSGATE_QUEUE_URL", !self.aws.queue_url.trim().is_empty(), "the outbox queue URL")?,
+                Requirement::DeadLetterQueue => required("BUSGATE_DLQ_URL", !self.aws.dlq_url.trim().is_empty(), "the dead-letter queue URL")?,
             }
         }
         Ok(())
@@ -176,25 +195,31 @@ impl Config {
             .map_err(|problem| ConfigError { var: "BUSGATE_TOP_SIGN_METHOD".into(), problem })?;
         Ok(Config {
             stage: text("BUSGATE_STAGE", "local"),
-            qimen_secret: Secret::new(text("BUSGATE_QIMEN_SECRET", "")),
-            strict_method: parse(env, "BUSGATE_STRICT_METHOD", true)?,
-            timestamp_window_secs: parse(env, "BUSGATE_TIMESTAMP_WINDOW_SECS", 300)?,
-            max_body_bytes: parse(env, "BUSGATE_MAX_BODY_BYTES", 262_144)?,
-            hold_minutes: parse(env, "BUSGATE_HOLD_MINUTES", 30)?,
-            issue_mode: mode(env, "BUSGATE_ISSUE_MODE")?,
-            async_issue_deadline_minutes: parse(env, "BUSGATE_ASYNC_ISSUE_DEADLINE_MINUTES", 10)?,
-            auto_issue: parse(env, "BUSGATE_AUTO_ISSUE", true)?,
-            auto_issue_delay_secs: parse(env, "BUSGATE_AUTO_ISSUE_DELAY_SECS", 2)?,
-            refund_mode: mode(env, "BUSGATE_REFUND_MODE")?,
-            auto_refund: parse(env, "BUSGATE_AUTO_REFUND", true)?,
-            auto_refund_delay_secs: parse(env, "BUSGATE_AUTO_REFUND_DELAY_SECS", 2)?,
-            async_refund_deadline_minutes: parse(env, "BUSGATE_ASYNC_REFUND_DEADLINE_MINUTES", 60)?,
+            inbound: InboundConfig {
+                qimen_secret: Secret::new(text("BUSGATE_QIMEN_SECRET", "")),
+                strict_method: parse(env, "BUSGATE_STRICT_METHOD", true)?,
+                timestamp_window_secs: parse(env, "BUSGATE_TIMESTAMP_WINDOW_SECS", 300)?,
+                max_body_bytes: parse(env, "BUSGATE_MAX_BODY_BYTES", 262_144)?,
+                methods,
+                relation_auth,
+            },
+            sales: SalesConfig {
+                hold_minutes: parse(env, "BUSGATE_HOLD_MINUTES", 30)?,
+                issue_mode: mode(env, "BUSGATE_ISSUE_MODE")?,
+                async_issue_deadline_minutes: parse(env, "BUSGATE_ASYNC_ISSUE_DEADLINE_MINUTES", 10)?,
+                auto_issue: parse(env, "BUSGATE_AUTO_ISSUE", true)?,
+                auto_issue_delay_secs: parse(env, "BUSGATE_AUTO_ISSUE_DELAY_SECS", 2)?,
+                refund_mode: mode(env, "BUSGATE_REFUND_MODE")?,
+                auto_refund: parse(env, "BUSGATE_AUTO_REFUND", true)?,
+                auto_refund_delay_secs: parse(env, "BUSGATE_AUTO_REFUND_DELAY_SECS", 2)?,
+                async_refund_deadline_minutes: parse(env, "BUSGATE_ASYNC_REFUND_DEADLINE_MINUTES", 60)?,
+                in_flight_wait_ms: parse(env, "BUSGATE_IN_FLIGHT_WAIT_MS", 2000)?,
+            },
             notify_coalesce_secs: parse(env, "BUSGATE_NOTIFY_COALESCE_SECS", 60)?,
-            in_flight_wait_ms: parse(env, "BUSGATE_IN_FLIGHT_WAIT_MS", 2000)?,
-            methods,
-            callback_max_attempts: parse(env, "BUSGATE_CALLBACK_MAX_ATTEMPTS", 8)?,
-            callback_backoff_base_secs: parse(env, "BUSGATE_CALLBACK_BACKOFF_BASE_SECS", 10)?,
-            relation_auth,
+            retry: RetryPolicy {
+                max_attempts: parse(env, "BUSGATE_CALLBACK_MAX_ATTEMPTS", 8)?,
+                backoff_base_secs: parse(env, "BUSGATE_CALLBACK_BACKOFF_BASE_SECS", 10)?,
+            },
             top: TopConfig {
                 url: text("BUSGATE_TOP_URL", "https://eco.taobao.com/router/rest"),
                 app_key: text("BUSGATE_TOP_APP_KEY", ""),
@@ -212,9 +237,11 @@ impl Config {
                     access_token: Secret::new(text("BUSGATE_FENBEITONG_ACCESS_TOKEN", "")),
                 },
             },
-            table: text("BUSGATE_TABLE", "busgate"),
-            queue_url: text("BUSGATE_QUEUE_URL", ""),
-            dlq_url: text("BUSGATE_DLQ_URL", ""),
+            aws: AwsResources {
+                table: text("BUSGATE_TABLE", "busgate"),
+                queue_url: text("BUSGATE_QUEUE_URL", ""),
+                dlq_url: text("BUSGATE_DLQ_URL", ""),
+            },
         })
     }
 
@@ -225,7 +252,7 @@ impl Config {
 
     /// The method expected on `route` (None for routes that are not Qimen bus methods).
     pub fn expected_method(&self, route: Route) -> Option<&str> {
-        self.methods.get(&route).map(String::as_str)
+        self.inbound.methods.get(&route).map(String::as_str)
     }
 }
 
@@ -265,5 +292,16 @@ mod tests {
         assert_eq!(config(&[]).require(&[Requirement::Queue]).unwrap_err().var, "BUSGATE_QUEUE_URL");
         assert_eq!(config(&[]).require(&[Requirement::DeadLetterQueue]).unwrap_err().var, "BUSGATE_DLQ_URL");
         assert!(config(&[("BUSGATE_QIMEN_SECRET", "s")]).require(&[Requirement::QimenSecret]).is_ok());
+    }
+
+    #[test]
+    fn each_section_reads_its_variables_and_a_bad_value_names_its_variable() {
+        let c = config(&[("BUSGATE_CALLBACK_MAX_ATTEMPTS", "3"), ("BUSGATE_ISSUE_MODE", "async"), ("BUSGATE_MAX_BODY_BYTES", "1024")]);
+        assert_eq!((c.retry.max_attempts, c.retry.backoff_base_secs), (3, 10));
+        assert_eq!(c.sales.issue_mode, super::Mode::Async);
+        assert_eq!(c.inbound.max_body_bytes, 1024);
+        assert_eq!((c.aws.table.as_str(), c.aws.queue_url.as_str()), ("busgate", ""));
+        let err = Config::from_lookup(&|k| (k == "BUSGATE_HOLD_MINUTES").then(|| "half an hour".to_string())).unwrap_err();
+        assert_eq!(err.to_string(), "BUSGATE_HOLD_MINUTES: cannot parse `half an hour`");
     }
 }

@@ -99,7 +99,7 @@ async fn resolve_one(http: &Http, secret: &mut Secret, var: &str) -> Result<(), 
 /// Fills every unset secret whose `_PARAM` variable names a parameter.
 pub async fn resolve(config: &mut Config) -> Result<(), String> {
     let http = http_client();
-    resolve_one(&http, &mut config.qimen_secret, "BUSGATE_QIMEN_SECRET").await?;
+    resolve_one(&http, &mut config.inbound.qimen_secret, "BUSGATE_QIMEN_SECRET").await?;
     resolve_one(&http, &mut config.top.secret, "BUSGATE_TOP_SECRET").await?;
     resolve_one(&http, &mut config.top.session, "BUSGATE_TOP_SESSION").await?;
     resolve_one(&http, &mut config.top.relation_app_secret, "BUSGATE_RELATION_APP_SECRET").await?;

@@ -91,7 +91,7 @@ async fn a_business_refusal_is_not_retried_and_lands_in_the_dead_letter_queue() 
     let id2 = commit_callback(&local.app).await;
     local.app.dispatch(std::slice::from_ref(&id2)).await;
     let cb2 = wait_for_status(&local.app, &id2, CallbackStatus::Dead).await;
-    assert_eq!(cb2.attempts, local.app.config.callback_max_attempts);
+    assert_eq!(cb2.attempts, local.app.config.retry.max_attempts);
     assert!(cb2.last_error.unwrap().starts_with("gave up after 8 attempts"));
 
     // Replay puts it back: the next attempt is accepted.

@@ -141,12 +141,12 @@ impl From<Failure> for Refusal {
 /// Verifies a Qimen-signed request (size, signature, timestamp) and returns its query map.
 /// Shared by the bus routes and the relation callback.
 pub fn verify_qimen(app: &App, req: &Inbound) -> Result<std::collections::BTreeMap<String, String>, QimenRefusal> {
-    if req.body.len() > app.config.max_body_bytes {
+    if req.body.len() > app.config.inbound.max_body_bytes {
         return Err(QimenRefusal::TooLarge);
     }
     let spi = SpiRequest { raw_query: &req.raw_query, headers: &req.headers, content_type: req.header("content-type"), body: &req.body };
-    let query = verify_spi_query(&spi, app.config.qimen_secret.expose()).map_err(|e| QimenRefusal::Sign(e.to_string()))?;
-    check_timestamp(query.get("timestamp").map(String::as_str), app.clock.now(), app.config.timestamp_window_secs)
+    let query = verify_spi_query(&spi, app.config.inbound.qimen_secret.expose()).map_err(|e| QimenRefusal::Sign(e.to_string()))?;
+    check_timestamp(query.get("timestamp").map(String::as_str), app.clock.now(), app.config.inbound.timestamp_window_secs)
         .map_err(|e| QimenRefusal::Timestamp(e.to_string()))?;
     Ok(query)
 }
@@ -169,7 +169,7 @@ pub fn is_json_media_type(content_type: Option<&str>) -> bool {
 async fn bus(app: &App, route: Route, req: &Inbound, handler: &Handler) -> Result<fliggy::Data, Refusal> {
     // A form body would verify over its decoded fields and then be parsed as raw JSON: only
     // JSON is taken, so the bytes parsed are the bytes signed.
-    if req.body.len() > app.config.max_body_bytes {
+    if req.body.len() > app.config.inbound.max_body_bytes {
         return Err(Failure::plain(RetCode::BodyTooLarge).into());
     }
     let content_type = req.header("content-type");
@@ -189,9 +189,9 @@ async fn bus(app: &App, route: Route, req: &Inbound, handler: &Handler) -> Resul
     let method = query.get("method").map(String::as_str);
     if method != Some(expected) {
         let got = method.unwrap_or("<none>");
-        tracing::warn!(method = got, expected, strict = app.config.strict_method, "method does not match the route");
+        tracing::warn!(method = got, expected, strict = app.config.inbound.strict_method, "method does not match the route");
         metrics::method_mismatch(route.function());
-        if app.config.strict_method {
+        if app.config.inbound.strict_method {
             return Err(Failure::invalid(format!("method: expected {expected}, got {got}")).into());
         }
     }

@@ -14,11 +14,11 @@ fn answer(status: u16, body: String, code: &str) -> (Outbound, String) {
 /// `POST /fliggy/relation` (partners.md decisions): size, then authentication (Qimen
 /// signature, or the IP allowlist mode), then timestamp, then the case service.
 pub async fn relation(app: &App, req: &Inbound) -> (Outbound, String) {
-    let limit = app.config.max_body_bytes.min(RelationConfig::default().max_body_bytes);
+    let limit = app.config.inbound.max_body_bytes.min(RelationConfig::default().max_body_bytes);
     if req.body.len() > limit {
         return answer(200, relation::too_large(limit), "E_TOO_LARGE");
     }
-    match &app.config.relation_auth {
+    match &app.config.inbound.relation_auth {
         RelationAuth::Qimen => match verify_qimen(app, req) {
             Ok(_) => {}
             Err(QimenRefusal::TooLarge) => return answer(200, relation::too_large(limit), "E_TOO_LARGE"),

@@ -3,7 +3,7 @@
 //! replay`; the queue only says "look at this callback now".
 
 pub use busgate_domain::outbox::{backoff_secs, Disposition};
-use busgate_domain::outbox::{Callback, CallbackStatus, Partners, QueueMessage, RetryPolicy, Sent};
+use busgate_domain::outbox::{Callback, CallbackStatus, Partners, QueueMessage, Sent};
 use busgate_domain::queue::{Lane, Message};
 use busgate_domain::store::{Condition, StoreError, Write};
 
@@ -28,7 +28,7 @@ async fn settle_job(app: &App, job: &str, id: &str, decided: Result<Vec<String>,
         }
         Err(e @ (OrderError::Store(_) | OrderError::Busy(_))) => {
             tracing::warn!(job, id, error = %e, "job not decided; retrying");
-            Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1))
+            Disposition::RetryAfter(backoff_secs(app.config.retry.backoff_base_secs, 1))
         }
         Err(e) => {
             tracing::info!(job, id, error = %e, "job not applicable");
@@ -63,7 +63,7 @@ pub async fn attempt(app: &App, partners: &dyn Partners, body: &str) -> Disposit
         Ok(None) => return Disposition::Dead(format!("callback {callback_id} not found")),
         Err(e) => {
             tracing::warn!(error = %e, "store unavailable; retrying the callback later");
-            return Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, 1));
+            return Disposition::RetryAfter(backoff_secs(app.config.retry.backoff_base_secs, 1));
         }
     };
     let Ok(mut cb) = item.decode::<Callback>() else {
@@ -75,8 +75,7 @@ pub async fn attempt(app: &App, partners: &dyn Partners, body: &str) -> Disposit
     }
     let now = app.clock.now();
     let Sent { outcome, answer } = partners.send(&cb.destination, now).await;
-    let policy = RetryPolicy { max_attempts: app.config.callback_max_attempts, backoff_base_secs: app.config.callback_backoff_base_secs };
-    let disposition = cb.record_attempt(outcome, now, policy);
+    let disposition = cb.record_attempt(outcome, now, app.config.retry);
     let age = (now - cb.created_at).num_milliseconds() as f64 / 1000.0;
     metrics::callback(
         match disposition {
@@ -97,7 +96,7 @@ pub async fn attempt(app: &App, partners: &dyn Partners, body: &str) -> Disposit
         if disposition == Disposition::Done {
             return Disposition::Done;
         }
-        return Disposition::RetryAfter(backoff_secs(app.config.callback_backoff_base_secs, cb.attempts));
+        return Disposition::RetryAfter(backoff_secs(app.config.retry.backoff_base_secs, cb.attempts));
     }
     disposition
 }

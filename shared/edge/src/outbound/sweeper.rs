@@ -16,7 +16,7 @@ pub async fn sweep(app: &App) -> String {
             String::new()
         }
     };
-    let deadline = chrono::Duration::minutes(app.config.async_refund_deadline_minutes);
+    let deadline = chrono::Duration::minutes(app.config.sales.async_refund_deadline_minutes);
     let refunds = match busgate_domain::orders::approve_overdue_refunds(app.store.as_ref(), app.clock.now(), deadline).await {
         Ok(report) => {
             app.dispatch(&report.callback_ids).await;

@@ -20,11 +20,11 @@ pub const MAX_PASSENGERS: usize = 100;
 pub(crate) fn settings(app: &App) -> Settings {
     let c = &app.config;
     Settings {
-        hold_minutes: c.hold_minutes,
-        async_issue: c.issue_mode == Mode::Async,
-        async_issue_deadline_minutes: c.async_issue_deadline_minutes,
-        async_refund: c.refund_mode == Mode::Async,
-        in_flight_wait_ms: c.in_flight_wait_ms,
+        hold_minutes: c.sales.hold_minutes,
+        async_issue: c.sales.issue_mode == Mode::Async,
+        async_issue_deadline_minutes: c.sales.async_issue_deadline_minutes,
+        async_refund: c.sales.refund_mode == Mode::Async,
+        in_flight_wait_ms: c.sales.in_flight_wait_ms,
         departures: Some(app.departures.clone()),
     }
 }
@@ -184,7 +184,7 @@ pub async fn confirm(app: &App, f: Fields<'_>) -> Answer {
     let reply = orders::confirm(app.store.as_ref(), &id, agent.as_deref(), app.clock.now(), &settings(app)).await;
     let issuing = matches!(&reply.result, Ok(order) if order.status == OrderStatus::Issuing);
     let answer = finish(app, reply).await;
-    if issuing && app.config.issue_mode == crate::config::Mode::Async && app.config.auto_issue {
+    if issuing && app.config.sales.issue_mode == crate::config::Mode::Async && app.config.sales.auto_issue {
         // The automatic issue job; a lost job is covered by the deadline (出票超时).
         app.queue_issue(&id).await;
     }

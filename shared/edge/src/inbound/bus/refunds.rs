@@ -50,7 +50,7 @@ pub async fn apply(app: &App, f: Fields<'_>) -> Answer {
     let req = parse_apply(&f)?;
     let reply = orders::apply_refund(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await;
     let answer = finish(app, reply).await;
-    if app.config.refund_mode == crate::config::Mode::Async && app.config.auto_refund {
+    if app.config.sales.refund_mode == crate::config::Mode::Async && app.config.sales.auto_refund {
         // A repeat answers the stored refund: queueing its job again is harmless (a decided
         // refund is not decided twice). A lost job is covered by the sweeper's deadline.
         if let Ok(a) = &answer {
