@@ -114,6 +114,7 @@ struct BookConfirm<'a> {
 /// The `bookticket.confirm` payload (§4.2) of an order that left `2`: success with the issue
 /// details when it is `3`, otherwise the three-field failure.
 pub fn book_confirm_payload(order: &Order, success: bool) -> String {
+    let sms = crate::orders::sms_content(order);
     let mut p = BookConfirm {
         agent_order_id: &order.agent_order_id,
         bus_inner_order_id: &order.alitrip_order_id,
@@ -132,7 +133,7 @@ pub fn book_confirm_payload(order: &Order, success: bool) -> String {
         p.fetch_tickets_address = order.fetch_ticket_spot.as_deref();
         p.fetch_tickets_number = Some(&order.agent_order_id);
         p.fetch_tickets_pwd = order.ticket_pwd.as_deref();
-        p.message = order.sms_content.as_deref();
+        p.message = sms.as_deref();
         p.ticket_count = Some(order.passengers.len());
         p.ticket_wicket = order.ticket_wicket.as_deref();
         p.total_price = Some(order.order_amount);

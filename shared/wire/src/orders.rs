@@ -7,6 +7,7 @@ use busgate_domain::orders::records::wire_time;
 use busgate_domain::orders::{
     Order, OrderAt, OrderError, OrderStatus, Passenger, PassengerType, Refund, RefundAccepted, RefundFee, RefusalCode, Ticket, TicketStatus,
 };
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::fliggy::{Failure, RetCode};
@@ -191,7 +192,7 @@ pub fn created(order: &Order) -> Map<String, Value> {
 fn issue_details(m: &mut Map<String, Value>, order: &Order) {
     put_opt(m, "fetchTicketSpot", order.fetch_ticket_spot.as_deref());
     put_opt(m, "ticketWicket", order.ticket_wicket.as_deref());
-    put_opt(m, "smsContent", order.sms_content.as_deref());
+    put_opt(m, "smsContent", sms_content(order).as_deref());
 }
 
 /// The query answer (§3.6), with the departure's current D.
@@ -369,4 +370,22 @@ mod tests {
         assert_eq!((f.code, f.desc.as_str()), (RetCode::SystemError, RetCode::SystemError.default_desc()));
         assert_eq!(describe(&OrderError::NotFound), "订单不存在 (order-not-found)");
     }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Sms<'a> {
+    driver_contact_phone: &'a str,
+    identification_code: &'a str,
+}
+
+/// `smsContent` of an issued order (§3.7): `{"driverContactPhone":…,"identificationCode":
+/// <boarding code>}` when its line has a driver phone (as rendered at issue, for orders that
+/// kept the text).
+pub fn sms_content(order: &Order) -> Option<String> {
+    if let Some(text) = &order.sms_content {
+        return Some(text.clone());
+    }
+    let (phone, code) = (order.driver_contact_phone.as_deref()?, order.ticket_pwd.as_deref()?);
+    Some(serde_json::to_string(&Sms { driver_contact_phone: phone, identification_code: code }).expect("sms serialises"))
 }

@@ -4,7 +4,6 @@
 //! TOP call when it is sent, the same content on every retry.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::outbox::{new_callback_id, BusCallback, Callback, Destination};
 
@@ -66,16 +65,4 @@ pub fn refund_confirms(order: &Order, refund: &Refund, success: bool, reason: &s
 /// The money refund callback (§4.4) with its id.
 pub fn multiple_refund(order: &Order, m: &MoneyRefund, callback_id: &str, now: DateTime<Utc>) -> Callback {
     owed(callback_id, order, BusCallback::MoneyRefund { order: Box::new(order.clone()), refund: m.clone() }, now)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Sms<'a> {
-    driver_contact_phone: &'a str,
-    identification_code: &'a str,
-}
-
-/// `smsContent` (§3.7): `{"driverContactPhone":…,"identificationCode":<boarding code>}`.
-pub fn sms_content(driver_contact_phone: &str, boarding_code: &str) -> String {
-    serde_json::to_string(&Sms { driver_contact_phone, identification_code: boarding_code }).expect("sms serialises")
 }

@@ -305,6 +305,7 @@ pub fn build_order(
         ticket_pwd: None,
         fetch_ticket_spot: None,
         ticket_wicket: None,
+        driver_contact_phone: None,
         sms_content: None,
         passengers,
         refunds: Vec::new(),

@@ -54,7 +54,7 @@ pub(crate) fn issue(order: &mut Order, dep: &Departure, now: DateTime<Utc>) {
     order.issued_at = Some(now);
     order.fetch_ticket_spot = dep.line.fetch_ticket_spot.clone();
     order.ticket_wicket = dep.line.ticket_wicket.clone();
-    order.sms_content = dep.line.driver_contact_phone.as_deref().map(|phone| callbacks::sms_content(phone, &pwd));
+    order.driver_contact_phone = dep.line.driver_contact_phone.clone();
     order.ticket_pwd = Some(pwd);
 }
 

@@ -399,6 +399,11 @@ pub struct Order {
     pub fetch_ticket_spot: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_wicket: Option<String>,
+    /// The driver's phone, for the passengers' SMS (snapshot of the line at issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_contact_phone: Option<String>,
+    /// The SMS text as rendered at issue by orders issued before the phone was kept instead
+    /// (read, never written).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms_content: Option<String>,
     pub passengers: Vec<Passenger>,

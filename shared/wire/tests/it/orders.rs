@@ -357,6 +357,16 @@ async fn sync_confirm_with_driver_phone_sends_sms_content() {
     let c = orders::confirm(s, "900000000041", None, now(), &settings()).await.result.unwrap();
     let pwd = c["passengerList"][0]["ticketList"][0]["ticketPwd"].as_str().unwrap();
     assert_eq!(c["smsContent"], format!(r#"{{"driverContactPhone":"4008001234","identificationCode":"{pwd}"}}"#));
+    // The order keeps the phone, not the text; the issue callback's `message` is the same text.
+    let order = get_order(s, "900000000041").await.unwrap().unwrap();
+    assert_eq!((order.driver_contact_phone.as_deref(), order.sms_content.as_deref()), (Some("4008001234"), None));
+    let payload: Value = serde_json::from_str(&busgate_wire::callbacks::book_confirm_payload(&order, true)).unwrap();
+    assert_eq!(payload["message"], c["smsContent"]);
+    // An order issued before kept the rendered text: it is shown as it was.
+    let mut earlier = order.clone();
+    earlier.driver_contact_phone = None;
+    earlier.sms_content = Some(r#"{"driverContactPhone":"021-1","identificationCode":"X"}"#.into());
+    assert_eq!(busgate_wire::orders::sms_content(&earlier).as_deref(), Some(r#"{"driverContactPhone":"021-1","identificationCode":"X"}"#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
