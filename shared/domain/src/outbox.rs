@@ -121,20 +121,38 @@ pub enum BusCallback {
     DeparturesChanged { from_city: String, to_city: String, date: chrono::NaiveDate },
     /// The tickets of an order that left `2` were issued (`success`), or could not be (§4.2).
     Issue { order: Box<crate::orders::Order>, success: bool },
-    /// An async refund was decided (§4.3): one callback per refunded ticket (`ticket_id`), or
-    /// one for the order on a whole-order refund. `depart` is D; `reason` says why a refusal.
-    RefundDecided {
-        order: Box<crate::orders::Order>,
-        refund: Box<crate::orders::Refund>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        ticket_id: Option<String>,
-        success: bool,
-        reason: String,
-        depart: DateTime<Utc>,
-        decided_at: DateTime<Utc>,
-    },
+    /// An async refund was decided (§4.3): one callback per refunded ticket (`ticket`), or
+    /// one for the order on a whole-order refund. `amount` is the fen refunded (the ticket's,
+    /// or the order's total); `depart` is D; `reason` says why a refusal. Only what the
+    /// callback says is kept: a large order refunded ticket by ticket owes many of these.
+    RefundDecided(RefundDecision),
     /// The operator paid money back on the order (§4.4).
     MoneyRefund { order: Box<crate::orders::Order>, refund: crate::orders::MoneyRefund },
+}
+
+/// A decided async refund as its callback tells it (see [`BusCallback::RefundDecided`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundDecision {
+    pub alitrip_order_id: String,
+    pub agent_order_id: String,
+    pub refund_id: String,
+    pub whole_order: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<RefundedTicket>,
+    pub amount: i64,
+    pub success: bool,
+    pub reason: String,
+    pub depart: DateTime<Utc>,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// The ticket a per-ticket refund callback is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundedTicket {
+    pub ticket_id: String,
+    pub passenger_id: String,
+    pub passenger_name: String,
+    pub cert_no: String,
 }
 
 /// What the delivery queue carries: one type for every message. Each kind is told by its one

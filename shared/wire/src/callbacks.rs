@@ -4,9 +4,9 @@
 //! omitted.
 
 use busgate_domain::orders::records::wire_time;
-use busgate_domain::orders::{fen_to_yuan, CertType, ForceReason, MoneyRefund, Order, Refund};
-use busgate_domain::outbox::{BusCallback, Destination};
-use chrono::{DateTime, NaiveDate, Utc};
+use busgate_domain::orders::{fen_to_yuan, CertType, ForceReason, MoneyRefund, Order};
+use busgate_domain::outbox::{BusCallback, Destination, RefundDecision};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 pub const BOOK_CONFIRM_METHOD: &str = "taobao.bus.agent.bookticket.confirm";
@@ -25,7 +25,7 @@ pub const REFUND_FAILURE_CODE: i64 = 1905;
 pub fn method(callback: &BusCallback) -> &'static str {
     match callback {
         BusCallback::Issue { .. } => BOOK_CONFIRM_METHOD,
-        BusCallback::RefundDecided { .. } => REFUND_CONFIRM_METHOD,
+        BusCallback::RefundDecided(_) => REFUND_CONFIRM_METHOD,
         BusCallback::MoneyRefund { .. } => MULTIPLE_REFUND_METHOD,
         BusCallback::DeparturesChanged { .. } => ITEM_NOTIFY_METHOD,
     }
@@ -35,9 +35,7 @@ pub fn method(callback: &BusCallback) -> &'static str {
 pub fn render(callback: &BusCallback) -> (&'static str, Vec<(String, String)>) {
     let (param, json) = match callback {
         BusCallback::Issue { order, success } => (BOOK_CONFIRM_PARAM, book_confirm_payload(order, *success)),
-        BusCallback::RefundDecided { order, refund, ticket_id, success, reason, depart, decided_at } => {
-            (REFUND_CONFIRM_PARAM, refund_confirm_payload(order, refund, ticket_id.as_deref(), *success, reason, *depart, *decided_at))
-        }
+        BusCallback::RefundDecided(decision) => (REFUND_CONFIRM_PARAM, refund_confirm_payload(decision)),
         BusCallback::MoneyRefund { order, refund } => (MULTIPLE_REFUND_PARAM, multiple_refund_payload(order, refund)),
         BusCallback::DeparturesChanged { from_city, to_city, date } => (ITEM_NOTIFY_PARAM, item_notify_payload(from_city, to_city, *date)),
     };
@@ -188,37 +186,27 @@ struct ExtAttr<'a> {
     reason: &'a str,
 }
 
-/// The `refund.confirm` payload (§4.3) of a decided async refund: for `ticket_id` on a
-/// per-ticket refund, for the order when it is `None`.
-pub fn refund_confirm_payload(
-    order: &Order,
-    refund: &Refund,
-    ticket_id: Option<&str>,
-    success: bool,
-    reason: &str,
-    depart: DateTime<Utc>,
-    decided_at: DateTime<Utc>,
-) -> String {
-    let passenger = ticket_id.and_then(|t| order.passenger_by_ticket(t));
-    let (amount, trans_id) = match passenger {
-        Some(p) => {
-            let amount = refund.lines.iter().find(|l| l.ticket_id == p.ticket.ticket_id).map_or(0, |l| l.amount);
-            (amount, format!("{}-{}", refund.refund_id, p.passenger_id))
-        }
-        None => (refund.total, refund.refund_id.clone()),
+/// The `refund.confirm` payload (§4.3) of a decided async refund: for its ticket on a
+/// per-ticket refund, for the order otherwise.
+pub fn refund_confirm_payload(decision: &RefundDecision) -> String {
+    let RefundDecision { alitrip_order_id, agent_order_id, refund_id, whole_order, ticket, amount, success, reason, depart, decided_at } = decision;
+    let trans_id = match ticket {
+        Some(t) => format!("{refund_id}-{}", t.passenger_id),
+        None => refund_id.clone(),
     };
     let payload = RefundConfirm {
-        agent_order_id: &order.agent_order_id,
-        main_biz_order_id: main_biz_order_id(order),
-        agent_return_ticket_status: if success { 1 } else { 2 },
-        agent_return_ticket_type: u8::from(refund.whole_order),
-        agent_ticket_id: passenger.map(|p| p.ticket.ticket_id.as_str()),
-        passenger_id_num: passenger.map(|p| p.cert_no.as_str()),
-        passenger_name: passenger.map(|p| p.name.as_str()),
-        agent_refund_amount: success.then(|| fen_to_yuan(amount)),
+        agent_order_id,
+        // Validated as 1-19 digits ≤ i64::MAX at intake.
+        main_biz_order_id: alitrip_order_id.parse().unwrap_or_default(),
+        agent_return_ticket_status: if *success { 1 } else { 2 },
+        agent_return_ticket_type: u8::from(*whole_order),
+        agent_ticket_id: ticket.as_ref().map(|t| t.ticket_id.as_str()),
+        passenger_id_num: ticket.as_ref().map(|t| t.cert_no.as_str()),
+        passenger_name: ticket.as_ref().map(|t| t.passenger_name.as_str()),
+        agent_refund_amount: success.then(|| fen_to_yuan(*amount)),
         agent_refund_trans_id: success.then_some(trans_id),
-        agent_return_time: wire_time(decided_at),
-        depart_date: wire_time(depart),
+        agent_return_time: wire_time(*decided_at),
+        depart_date: wire_time(*depart),
         agent_return_mode: "online",
         refund_scene: "common",
         agent_return_ticket_code: (!success).then_some(REFUND_FAILURE_CODE),

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::outbox::{new_callback_id, BusCallback, Callback, Destination};
+use crate::outbox::{new_callback_id, BusCallback, Callback, Destination, RefundDecision, RefundedTicket};
 
 use super::model::{MoneyRefund, Order, Refund};
 
@@ -40,23 +40,39 @@ pub fn book_confirm(order: &Order, success: bool, now: DateTime<Utc>) -> Callbac
 /// The refund callbacks (§4.3) of a decided async refund: one per ticket on a per-ticket
 /// refund, one for the order on a whole-order refund.
 pub fn refund_confirms(order: &Order, refund: &Refund, success: bool, reason: &str, depart: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Callback> {
-    let tickets: Vec<Option<String>> = if refund.whole_order {
-        vec![None]
+    let tickets: Vec<(Option<RefundedTicket>, i64)> = if refund.whole_order {
+        vec![(None, refund.total)]
     } else {
-        refund.lines.iter().filter(|l| order.passenger_by_ticket(&l.ticket_id).is_some()).map(|l| Some(l.ticket_id.clone())).collect()
+        refund
+            .lines
+            .iter()
+            .filter_map(|l| {
+                let p = order.passenger_by_ticket(&l.ticket_id)?;
+                let ticket = RefundedTicket {
+                    ticket_id: p.ticket.ticket_id.clone(),
+                    passenger_id: p.passenger_id.clone(),
+                    passenger_name: p.name.clone(),
+                    cert_no: p.cert_no.clone(),
+                };
+                Some((Some(ticket), l.amount))
+            })
+            .collect()
     };
     tickets
         .into_iter()
-        .map(|ticket_id| {
-            let callback = BusCallback::RefundDecided {
-                order: Box::new(order.clone()),
-                refund: Box::new(refund.clone()),
-                ticket_id,
+        .map(|(ticket, amount)| {
+            let callback = BusCallback::RefundDecided(RefundDecision {
+                alitrip_order_id: order.alitrip_order_id.clone(),
+                agent_order_id: order.agent_order_id.clone(),
+                refund_id: refund.refund_id.clone(),
+                whole_order: refund.whole_order,
+                ticket,
+                amount,
                 success,
                 reason: reason.to_string(),
                 depart,
                 decided_at: now,
-            };
+            });
             owed(new_callback_id(now), order, callback, now)
         })
         .collect()

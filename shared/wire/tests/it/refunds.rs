@@ -276,6 +276,9 @@ async fn async_refund_decided_success_with_callback() {
             r#"{{"agent_order_id":"{agent}","main_biz_order_id":900000000006,"agent_return_ticket_status":1,"agent_return_ticket_type":0,"agent_ticket_id":"{agent}-1","passenger_id_num":"110101199001011000","passenger_name":"乘客0","agent_refund_amount":"18","agent_refund_trans_id":"{rid}-1","agent_return_time":"2022-11-03 00:05:00","depart_date":"2022-11-03 10:00:00","agent_return_mode":"online","refund_scene":"common"}}"#
         )
     );
+    // The callback keeps what it says, not the order: the other passenger is not in it.
+    let stored = s.get(&Callback::key(&d.callback_ids[0])).await.unwrap().unwrap().body;
+    assert!(stored.contains("乘客0") && !stored.contains("乘客1"), "{stored}");
     assert!(list_pending_refunds(s).await.unwrap().is_empty());
     // The same decision again changes nothing and writes no second callback; the opposite is refused.
     let repeat = decide_refund(s, &rid, true, None, decided_at + Duration::minutes(1)).await.unwrap();
