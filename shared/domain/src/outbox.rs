@@ -112,7 +112,8 @@ impl Callback {
 }
 
 /// A callback owed to Fliggy's bus platform, in the business's terms (what changed or was
-/// decided, with the order as it stood then); `busgate_wire::callbacks` renders its TOP call.
+/// decided, with what it tells of the order as it stood then); `busgate_wire::callbacks`
+/// renders its TOP call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BusCallback {

@@ -69,9 +69,10 @@ pub fn item_notify_payload(from_city: &str, to_city: &str, date: NaiveDate) -> S
     serde_json::to_string(&ItemNotify { from_city, to_city, from_date: date.format("%Y-%m-%d").to_string() }).expect("payload serialises")
 }
 
-fn main_biz_order_id(order: &Order) -> i64 {
+/// `main_biz_order_id`: Fliggy's order id as a number.
+fn main_biz_order_id(alitrip_order_id: &str) -> i64 {
     // Validated as 1-19 digits ≤ i64::MAX at intake.
-    order.alitrip_order_id.parse().unwrap_or_default()
+    alitrip_order_id.parse().unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -196,8 +197,7 @@ pub fn refund_confirm_payload(decision: &RefundDecision) -> String {
     };
     let payload = RefundConfirm {
         agent_order_id,
-        // Validated as 1-19 digits ≤ i64::MAX at intake.
-        main_biz_order_id: alitrip_order_id.parse().unwrap_or_default(),
+        main_biz_order_id: main_biz_order_id(alitrip_order_id),
         agent_return_ticket_status: if *success { 1 } else { 2 },
         agent_return_ticket_type: u8::from(*whole_order),
         agent_ticket_id: ticket.as_ref().map(|t| t.ticket_id.as_str()),
@@ -239,7 +239,7 @@ struct MultipleRefund<'a> {
 pub fn multiple_refund_payload(order: &Order, m: &MoneyRefund) -> String {
     let p = MultipleRefund {
         agent_order_id: &order.agent_order_id,
-        main_biz_order_id: main_biz_order_id(order),
+        main_biz_order_id: main_biz_order_id(&order.alitrip_order_id),
         agent_refund_reason: &m.reason,
         agent_refund_trans_no: &m.serial,
         refund_scene: if m.force.is_some() { "force" } else { "common" },

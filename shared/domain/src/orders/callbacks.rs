@@ -1,5 +1,6 @@
 //! The callbacks Fliggy is owed for orders and refunds (fliggy-bus.md §4.2–§4.4), in the
-//! business's terms: what was decided, with the order as it stood then. Each is committed in
+//! business's terms: what was decided, with what the callback tells of the order as it stood
+//! then. Each is committed in
 //! the outbox with the state change that owes it; `busgate_wire::callbacks` renders it as its
 //! TOP call when it is sent, the same content on every retry.
 
