@@ -44,7 +44,6 @@ pub mod demo;
 pub mod file;
 pub mod geo;
 pub mod import;
-mod json;
 pub mod model;
 pub mod queries;
 pub mod records;

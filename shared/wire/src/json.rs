@@ -1,12 +1,13 @@
-//! Strict JSON intake for Fliggy bodies (fliggy-bus.md §2.5): the body is one JSON object,
-//! duplicate keys are refused (at any depth), `null` and `""` in an optional String mean
-//! absent, Strings are trimmed, and every problem names its field path.
+//! Strict JSON intake for Fliggy bodies (fliggy-bus.md §2.5), on the one strict parser
+//! ([`busgate_json`], which the relation, Fenbeitong and catalogue readers share): the body is
+//! one JSON object, duplicate keys are refused (at any depth), numbers are read from their exact
+//! text (never through `f64`), `null` and `""` in an optional String mean absent, Strings are
+//! trimmed, and every problem names its field path.
 
 use std::fmt;
 
+use busgate_json::{member, Node, Value};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
 
 /// A problem with one field, rendered `path: problem` (the `retDesc` of `invalid-parameter`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,97 +32,51 @@ impl fmt::Display for FieldError {
     }
 }
 
-/// A `serde_json::Value` built by a visitor that refuses duplicate object keys.
-struct Strict(Value);
+/// Deepest nesting of a body (a create order needs 3).
+pub const MAX_DEPTH: usize = 32;
 
-impl<'de> serde::Deserialize<'de> for Strict {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(StrictVisitor).map(Strict)
-    }
-}
+/// The members of a JSON object, in body order.
+pub type Object = Vec<(String, Node)>;
 
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while let Some(Strict(v)) = seq.next_element()? {
-            out.push(v);
-        }
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom(format_args!("duplicate key `{key}`")));
-            }
-            let Strict(v) = map.next_value()?;
-            out.insert(key, v);
-        }
-        Ok(Value::Object(out))
-    }
-}
-
-/// Parses a body that must be one JSON object, refusing duplicate keys.
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, FieldError> {
-    let Strict(v) = serde_json::from_slice(body).map_err(|e| {
-        let msg = e.to_string();
-        // serde_json appends "at line L column C"; keep it, it helps the caller find the spot.
-        FieldError::new("body", if msg.contains("duplicate key") { msg } else { format!("malformed JSON: {msg}") })
+/// Parses a body that must be one JSON object (the one strict intake, [`busgate_json`]),
+/// refusing a repeated key at any depth with its path.
+pub fn parse_object(body: &[u8]) -> Result<Object, FieldError> {
+    let root = busgate_json::parse(body, MAX_DEPTH).map_err(|e| match e {
+        busgate_json::Error::Syntax(s) => FieldError::new("body", format!("malformed JSON: {s}")),
+        busgate_json::Error::TooDeep { path, limit, .. } => FieldError::new(path, format!("nested deeper than {limit} levels")),
     })?;
-    match v {
-        Value::Object(m) => Ok(m),
+    if let Some(d) = root.first_duplicate() {
+        return Err(FieldError::new(d.path, "duplicate key"));
+    }
+    match root.value {
+        Value::Object(members) => Ok(members),
         _ => Err(FieldError::new("body", "must be a JSON object")),
     }
 }
 
+/// A JSON integer's text as a `u64`: digits only (no sign, fraction or exponent), in range.
+fn whole_number(text: &str) -> Option<u64> {
+    text.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse().ok()).flatten()
+}
+
 /// An object inside a list, with its path (`passengerList[1]`).
-pub type Nested<'a> = (String, &'a Map<String, Value>);
+pub type Nested<'a> = (String, &'a [(String, Node)]);
 
 /// Typed, path-aware access to the fields of one JSON object.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields<'a> {
-    map: &'a Map<String, Value>,
+    members: &'a [(String, Node)],
     prefix: &'a str,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(map: &'a Map<String, Value>) -> Self {
-        Fields { map, prefix: "" }
+    pub fn new(members: &'a [(String, Node)]) -> Self {
+        Fields { members, prefix: "" }
     }
 
     /// Fields of a nested object, reported under `prefix` (e.g. `passengerList[1]`).
-    pub fn nested(map: &'a Map<String, Value>, prefix: &'a str) -> Self {
-        Fields { map, prefix }
+    pub fn nested(members: &'a [(String, Node)], prefix: &'a str) -> Self {
+        Fields { members, prefix }
     }
 
     pub fn path(&self, name: &str) -> String {
@@ -138,7 +93,7 @@ impl<'a> Fields<'a> {
 
     /// The raw value, `null` read as absent.
     pub fn raw(&self, name: &str) -> Option<&'a Value> {
-        self.map.get(name).filter(|v| !v.is_null())
+        member(self.members, name).map(|n| &n.value).filter(|v| !v.is_null())
     }
 
     /// An optional String: trimmed; absent, `null` or blank → `None`. Numbers are refused.
@@ -168,7 +123,7 @@ impl<'a> Fields<'a> {
     /// A String that may also arrive as a JSON integer (codes, §2.5).
     pub fn opt_code(&self, name: &str) -> Result<Option<String>, FieldError> {
         match self.raw(name) {
-            Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+            Some(Value::Number(n)) if whole_number(n).is_some() => Ok(Some(n.clone())),
             Some(Value::Number(_)) => Err(self.err(name, "must be a non-negative integer or a string")),
             _ => self.opt_str(name),
         }
@@ -178,7 +133,7 @@ impl<'a> Fields<'a> {
     pub fn opt_int(&self, name: &str, max: u64) -> Result<Option<u64>, FieldError> {
         match self.raw(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_u64() {
+            Some(Value::Number(n)) => match whole_number(n) {
                 Some(v) if v <= max => Ok(Some(v)),
                 Some(_) => Err(self.err(name, format!("must be at most {max}"))),
                 None => Err(self.err(name, "must be a non-negative integer")),
@@ -200,7 +155,7 @@ impl<'a> Fields<'a> {
     pub fn opt_fen(&self, name: &str) -> Result<Option<i64>, FieldError> {
         match self.raw(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_u64() {
+            Some(Value::Number(n)) => match whole_number(n) {
                 Some(v) if v <= 1_000_000_000 => Ok(Some(v as i64)),
                 Some(_) => Err(self.err(name, "must be at most 1000000000 fen")),
                 None => Err(self.err(name, "must be an integer amount in fen")),
@@ -231,8 +186,8 @@ impl<'a> Fields<'a> {
                 .enumerate()
                 .map(|(i, v)| {
                     let path = format!("{}[{i}]", self.path(name));
-                    match v {
-                        Value::Object(m) => Ok((path, m)),
+                    match &v.value {
+                        Value::Object(m) => Ok((path, m.as_slice())),
                         _ => Err(FieldError::new(path, "must be an object")),
                     }
                 })
@@ -327,8 +282,8 @@ mod tests {
 
     #[test]
     fn dates_and_times_are_strict() {
-        let m: Map<String, Value> = serde_json::from_str(
-            r#"{"d":"2026-11-26","bad_d":"2026-1-05","signed":"+2026-11-26","t":"08:30","ts":"08:30:59","leap":"08:30:60","short":"8:30","dt":"2026-11-27 08:00:00","bad_dt":"2026-11-27 8:00:00","hm_dt":"2026-11-27 08:00"}"#,
+        let m = parse_object(
+            br#"{"d":"2026-11-26","bad_d":"2026-1-05","signed":"+2026-11-26","t":"08:30","ts":"08:30:59","leap":"08:30:60","short":"8:30","dt":"2026-11-27 08:00:00","bad_dt":"2026-11-27 8:00:00","hm_dt":"2026-11-27 08:00"}"#,
         )
         .unwrap();
         let f = Fields::new(&m);
@@ -346,5 +301,28 @@ mod tests {
             assert!(f.opt_date_time(bad).is_err(), "{bad}");
         }
         assert_eq!(f.req_time("missing").unwrap_err().to_string(), "missing: required");
+    }
+
+    #[test]
+    fn numbers_are_read_from_their_exact_text() {
+        let m = parse_object(br#"{"fen":100,"exp":1e2,"frac":100.0,"neg0":-0,"big":18446744073709551616,"code":123,"code_f":1.5}"#).unwrap();
+        let f = Fields::new(&m);
+        assert_eq!(f.req_fen("fen").unwrap(), 100);
+        for name in ["exp", "frac", "neg0"] {
+            assert_eq!(f.opt_fen(name).unwrap_err().to_string(), format!("{name}: must be an integer amount in fen"));
+        }
+        assert_eq!(f.opt_int("big", u64::MAX).unwrap_err().to_string(), "big: must be a non-negative integer");
+        assert_eq!(f.opt_code("code").unwrap().as_deref(), Some("123"));
+        assert!(f.opt_code("code_f").is_err());
+    }
+
+    #[test]
+    fn refusals_name_the_place() {
+        let e = |body: &[u8]| parse_object(body).unwrap_err().to_string();
+        assert_eq!(e(br#"{"passengerList":[{"passengerName":"a","passengerName":"b"}]}"#), "passengerList[0].passengerName: duplicate key");
+        assert_eq!(e(br#"{"fromCity":"#), "body: malformed JSON: unexpected end of input at line 1 column 12");
+        assert_eq!(e(b"[]"), "body: must be a JSON object");
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(40), "]".repeat(40));
+        assert_eq!(e(deep.as_bytes()), format!("a{}: nested deeper than 32 levels", "[0]".repeat(31)));
     }
 }

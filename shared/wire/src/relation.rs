@@ -12,7 +12,7 @@ use serde::Serialize;
 mod inbound;
 mod outbound;
 
-pub use inbound::{canonical_json, parse_inbound};
+pub use inbound::parse_inbound;
 pub use outbound::{fill_caller_info, params, parse_reply, request_json, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM};
 
 /// Error codes of partners.md §1.8 as amended by the Busgate decisions (`error_info` is
@@ -145,11 +145,6 @@ pub fn malformed_json(detail: &str) -> String {
     refusal(codes::MALFORMED_JSON, detail)
 }
 
-/// `E_MALFORMED_JSON` for a serde_json error: `… at line L column C`.
-pub fn malformed_json_error(e: &serde_json::Error) -> String {
-    malformed_json(&format!("invalid JSON at line {} column {}", e.line(), e.column()))
-}
-
 /// `E_TOO_LARGE: body exceeds <limit> bytes` (HTTP 200, body not parsed).
 pub fn too_large(limit: usize) -> String {
     refusal(codes::TOO_LARGE, &format!("body exceeds {limit} bytes"))
@@ -215,8 +210,6 @@ mod tests {
         assert!(malformed_json("x at line 1 column 15").contains("E_MALFORMED_JSON: x at line 1 column 15"));
         assert!(media_type(Some("text/plain")).contains("E_MEDIA_TYPE: content type \\\"text/plain\\\" is not JSON"));
         assert!(timestamp("timestamp missing").contains("\"E_TIMESTAMP: timestamp missing\""));
-        let e = serde_json::from_str::<Value>("{\"case_id\":\"1\",").unwrap_err();
-        assert!(malformed_json_error(&e).contains("line 1 column"));
         assert!(internal().contains("E_INTERNAL"));
     }
 }

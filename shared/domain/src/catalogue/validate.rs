@@ -8,8 +8,9 @@
 
 use std::collections::HashMap;
 
+use busgate_json::{Node, Value};
+
 use super::file::{CatalogueFile, ImportProblem, LineEntry};
-use super::json::{self, Node, Value};
 use super::model::{Line, RefundTier, TimeType};
 
 mod departures;
@@ -19,6 +20,8 @@ mod stations;
 
 /// Longest name (§2.5).
 const MAX_NAME: usize = 64;
+/// Deepest nesting of the file (it needs 5 levels; room for comments and extensions).
+const MAX_DEPTH: usize = 64;
 /// Longest other string (§2.5).
 const MAX_TEXT: usize = 256;
 /// Most money in fen (§2.5).
@@ -46,10 +49,15 @@ pub fn is_city_code(s: &str) -> bool {
 /// is reported, each with its line and JSON path; nothing is returned unless the file is
 /// entirely valid.
 pub fn parse_import(text: &str) -> Result<CatalogueFile, Vec<ImportProblem>> {
-    let root = match json::parse(text) {
+    // A byte-order mark is what some editors save; it is not JSON, and harmless here.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let root = match busgate_json::parse(text.as_bytes(), MAX_DEPTH) {
         Ok(root) => root,
-        Err(e) => {
+        Err(busgate_json::Error::Syntax(e)) => {
             return Err(vec![ImportProblem { line: Some(e.line), path: "(file)".into(), message: format!("column {}: {}", e.column, e.message) }]);
+        }
+        Err(busgate_json::Error::TooDeep { path, line, limit }) => {
+            return Err(vec![ImportProblem { line: Some(line), path, message: format!("nested deeper than {limit} levels") }]);
         }
     };
     let mut r = Reader::default();
@@ -65,7 +73,7 @@ pub fn parse_import(text: &str) -> Result<CatalogueFile, Vec<ImportProblem>> {
     let mut problems = Vec::new();
     for mut p in r.problems {
         if p.line.is_none() {
-            p.line = Some(json::line_of(&root, &p.path));
+            p.line = Some(root.line_of(&p.path));
         }
         if !problems.contains(&p) {
             problems.push(p);

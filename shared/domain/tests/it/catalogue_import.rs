@@ -128,7 +128,11 @@ async fn every_mistake_is_reported_with_line_and_path_and_nothing_is_applied() {
     // A syntax error is reported with its position.
     let broken = parse_import("{\n  \"cities\": [\n    {\"code\": \"310100\",}\n  ]\n}").unwrap_err();
     assert_eq!(broken.len(), 1);
-    assert_eq!(broken[0].line, Some(3));
+    assert_eq!((broken[0].line, broken[0].message.as_str()), (Some(3), "column 23: expected a member name in double quotes"));
+    // An editor's byte-order mark is not an error; nesting past 64 levels is, with its path.
+    assert!(parse_import("\u{feff}{\"cities\": []}").unwrap_err().iter().all(|p| p.path != "(file)"));
+    let deep = parse_import(&format!("{{\"lines\": {}{}}}", "[".repeat(70), "]".repeat(70))).unwrap_err();
+    assert_eq!((deep[0].path.as_str(), deep[0].message.as_str()), (format!("lines{}", "[0]".repeat(63)).as_str(), "nested deeper than 64 levels"));
 }
 
 #[tokio::test]

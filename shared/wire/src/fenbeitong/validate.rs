@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 
 use busgate_domain::notices::*;
 
-use super::json::{self, child_path, exact_number, quote, shown, J};
+use busgate_json::{canonical, child as child_path, exact_number, Node, Value};
+
+use super::json::{self, describe, quote, shown};
 
 /// Largest body accepted (V3).
 pub const MAX_BODY_BYTES: usize = 262_144;
@@ -56,10 +58,10 @@ pub fn validate(body: &[u8]) -> Result<Notice, NoticeError> {
 pub fn validate_with(body: &[u8], options: &ValidateOptions) -> Result<Notice, NoticeError> {
     check_size(body.len())?;
     let root = json::parse(body)?;
-    let J::Obj(members) = &root else {
-        return Err(NoticeError::Malformed(format!("$: expected object, got {}", root.kind())));
+    let Value::Object(members) = &root.value else {
+        return Err(NoticeError::Malformed(format!("$: expected object, got {}", root.value.kind())));
     };
-    let digest = data_encoding::HEXLOWER.encode(&Sha256::digest(json::canonical(&root).as_bytes()));
+    let digest = data_encoding::HEXLOWER.encode(&Sha256::digest(canonical(&root).as_bytes()));
     let mut cx = Cx { warnings: Vec::new(), unknown: Vec::new(), unknown_total: 0, options: *options };
     let top = O { path: String::new(), m: members };
     top.note_unknown(TOP_KEYS, &mut cx);
@@ -100,7 +102,7 @@ pub fn validate_with(body: &[u8], options: &ValidateOptions) -> Result<Notice, N
     }
     let mut orders = Vec::with_capacity(items.len());
     for (i, v) in items.iter().enumerate() {
-        orders.push(order(v, format!("orders[{i}]"), &mut cx)?);
+        orders.push(order(&v.value, format!("orders[{i}]"), &mut cx)?);
     }
 
     let u = req_obj(&top, "user")?;
@@ -122,14 +124,14 @@ pub fn validate_with(body: &[u8], options: &ValidateOptions) -> Result<Notice, N
 
     let mut cost_attributions = Vec::new();
     if let Some(v) = top.get("cost_attributions") {
-        let J::Arr(items) = v else {
+        let Value::Array(items) = v else {
             return Err(wrong_type("cost_attributions", "array", v));
         };
         if items.len() > MAX_COST_ATTRIBUTIONS {
             return Err(NoticeError::Format(format!("cost_attributions: at most {MAX_COST_ATTRIBUTIONS} items (got {})", items.len())));
         }
         for (i, v) in items.iter().enumerate() {
-            let c = obj(v, format!("cost_attributions[{i}]"))?;
+            let c = obj(&v.value, format!("cost_attributions[{i}]"))?;
             c.note_unknown(COST_KEYS, &mut cx);
             let weight_path = c.p("weight");
             let weight = match c.get("weight") {
@@ -234,13 +236,13 @@ struct Cx {
 /// An object being read, with its path.
 struct O<'a> {
     path: String,
-    m: &'a [(String, J)],
+    m: &'a [(String, Node)],
 }
 
 impl<'a> O<'a> {
     /// A member; `null` counts as absent.
-    fn get(&self, key: &str) -> Option<&'a J> {
-        self.m.iter().find(|(k, _)| k == key).map(|(_, v)| v).filter(|v| !matches!(v, J::Null))
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.m.iter().find(|(k, _)| k == key).map(|(_, v)| &v.value).filter(|v| !v.is_null())
     }
     fn p(&self, key: &str) -> String {
         child_path(&self.path, key)
@@ -261,13 +263,13 @@ fn missing(path: &str) -> NoticeError {
     NoticeError::Missing(format!("{path}: missing required field"))
 }
 
-fn wrong_type(path: &str, expected: &str, got: &J) -> NoticeError {
-    NoticeError::WrongType(format!("{}: expected {expected}, got {}", shown(path), got.describe()))
+fn wrong_type(path: &str, expected: &str, got: &Value) -> NoticeError {
+    NoticeError::WrongType(format!("{}: expected {expected}, got {}", shown(path), describe(got)))
 }
 
-fn obj(v: &J, path: String) -> Result<O<'_>, NoticeError> {
+fn obj(v: &Value, path: String) -> Result<O<'_>, NoticeError> {
     match v {
-        J::Obj(m) => Ok(O { path, m }),
+        Value::Object(m) => Ok(O { path, m }),
         other => Err(wrong_type(&path, "object", other)),
     }
 }
@@ -278,19 +280,19 @@ fn req_obj<'a>(o: &O<'a>, key: &str) -> Result<O<'a>, NoticeError> {
     obj(v, p)
 }
 
-fn req_arr<'a>(o: &O<'a>, key: &str) -> Result<&'a [J], NoticeError> {
+fn req_arr<'a>(o: &O<'a>, key: &str) -> Result<&'a [Node], NoticeError> {
     let p = o.p(key);
     match o.get(key) {
         None => Err(missing(&p)),
-        Some(J::Arr(items)) => Ok(items),
+        Some(Value::Array(items)) => Ok(items),
         Some(other) => Err(wrong_type(&p, "array", other)),
     }
 }
 
 /// A string value within `max` characters.
-fn string_of<'a>(v: &'a J, path: &str, max: usize) -> Result<&'a str, NoticeError> {
+fn string_of<'a>(v: &'a Value, path: &str, max: usize) -> Result<&'a str, NoticeError> {
     match v {
-        J::Str(s) => {
+        Value::String(s) => {
             let n = s.chars().count();
             if n > max {
                 return Err(NoticeError::Format(format!("{path}: longer than {max} characters (got {n})")));
@@ -337,9 +339,9 @@ fn phone(o: &O<'_>, key: &str) -> Result<String, NoticeError> {
 
 /// An integer written as one (`6`, not `6.0` or `"6"`): `Ok(Some(n))`, or `Ok(None)` when it
 /// does not fit an i64 (then out of every enumeration anyway).
-fn integer(v: &J, path: &str) -> Result<Option<i64>, NoticeError> {
+fn integer(v: &Value, path: &str) -> Result<Option<i64>, NoticeError> {
     match v {
-        J::Num(t) if is_integer_text(t) => Ok(t.parse().ok()),
+        Value::Number(t) if is_integer_text(t) => Ok(t.parse().ok()),
         other => Err(wrong_type(path, "integer", other)),
     }
 }
@@ -349,11 +351,11 @@ fn is_integer_text(t: &str) -> bool {
     !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn num_text(v: &J) -> String {
+fn num_text(v: &Value) -> String {
     match v {
-        J::Num(t) if t.chars().count() <= 40 => t.clone(),
-        J::Num(t) => format!("{}…", t.chars().take(40).collect::<String>()),
-        other => other.describe(),
+        Value::Number(t) if t.chars().count() <= 40 => t.clone(),
+        Value::Number(t) => format!("{}…", t.chars().take(40).collect::<String>()),
+        other => describe(other),
     }
 }
 
@@ -370,14 +372,14 @@ fn cert_type(u: &O<'_>, cx: &Cx) -> Result<Option<u8>, NoticeError> {
 /// A decimal: a JSON number or a numeric string (`-?digits(.digits)?`), read exactly from its
 /// text; at most 2 decimal places, not negative, at most 15 integer digits. Returned with
 /// scale 2 (yuan and fen).
-fn decimal(v: &J, path: &str) -> Result<Decimal, NoticeError> {
+fn decimal(v: &Value, path: &str) -> Result<Decimal, NoticeError> {
     let (text, shown_value) = match v {
-        J::Num(t) => (t.as_str(), num_text(v)),
-        J::Str(s) => (s.as_str(), quote(s)),
+        Value::Number(t) => (t.as_str(), num_text(v)),
+        Value::String(s) => (s.as_str(), quote(s)),
         other => return Err(wrong_type(path, "number or numeric string", other)),
     };
     let not_decimal = || NoticeError::Format(format!("{path}: not a decimal (got {shown_value})"));
-    if let J::Str(s) = v {
+    if let Value::String(s) = v {
         if !is_plain_decimal(s) {
             return Err(not_decimal());
         }
@@ -477,7 +479,7 @@ fn opt_time(o: &O<'_>, key: &str) -> Result<Option<NaiveTime>, NoticeError> {
     opt_str(o, key, MAX_STRING_CHARS)?.map(|s| time_of(&s, &p)).transpose()
 }
 
-fn order(v: &J, path: String, cx: &mut Cx) -> Result<Order, NoticeError> {
+fn order(v: &Value, path: String, cx: &mut Cx) -> Result<Order, NoticeError> {
     let o = obj(v, path)?;
     o.note_unknown(ORDER_KEYS, cx);
 
@@ -503,7 +505,7 @@ fn order(v: &J, path: String, cx: &mut Cx) -> Result<Order, NoticeError> {
     }
     let rebook_price = match o.get("rebook_price") {
         None => None,
-        Some(J::Str(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(v) => Some(decimal(v, &o.p("rebook_price"))?),
     };
     let start_city = req_str(&o, "start_city", MAX_STRING_CHARS)?;

@@ -3,7 +3,11 @@
 
 use busgate_domain::cases::model::{MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS};
 use busgate_domain::cases::{is_order_id, Attributes, CaseError, InboundMessage, RelationConfig, RelationType};
-use serde_json::{Map, Value};
+use busgate_json::{member, Node, Value};
+use serde_json::Map;
+
+/// Deepest nesting of a message (attributes as an object need 2).
+const MAX_DEPTH: usize = 32;
 
 /// Fields of §1.3 (anything else is accepted and logged).
 const KNOWN_FIELDS: [&str; 8] = ["case_id", "relation_type", "relation_case_id", "operator", "category_id", "order_id", "attributes", "attribute_s"];
@@ -21,17 +25,21 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
     if body.len() > cfg.max_body_bytes {
         return Err(CaseError::TooLarge(format!("body exceeds {} bytes", cfg.max_body_bytes)));
     }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| CaseError::MalformedJson(format!("{} at line {} column {}", describe_json_error(&e), e.line(), e.column())))?;
-    let Value::Object(obj) = &value else {
+    // The one strict intake: a repeated key is refused (which of two values would be meant?).
+    let root = busgate_json::parse(body, MAX_DEPTH).map_err(|e| CaseError::MalformedJson(e.to_string()))?;
+    if let Some(d) = root.first_duplicate() {
+        return Err(CaseError::MalformedJson(format!("{}: duplicate key (line {})", d.path, d.line)));
+    }
+    let Value::Object(members) = &root.value else {
         return Err(CaseError::MalformedJson("the body must be a JSON object".into()));
     };
+    let get = |name: &str| member(members, name).map(|n| &n.value);
 
     // Required: present, not null, and (if a string) not blank.
     let missing: Vec<&str> = REQUIRED
         .iter()
         .copied()
-        .filter(|f| match obj.get(*f) {
+        .filter(|f| match get(f) {
             None | Some(Value::Null) => true,
             Some(Value::String(s)) => s.trim().is_empty(),
             Some(_) => false,
@@ -41,16 +49,16 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
         return Err(CaseError::MissingField(missing.join(", ")));
     }
     for f in STRING_FIELDS {
-        match obj.get(f) {
+        match get(f) {
             None | Some(Value::Null) | Some(Value::String(_)) => {}
             Some(other) => {
-                return Err(CaseError::InvalidFormat(format!("{f} must be a string (got {})", json_type(other))));
+                return Err(CaseError::InvalidFormat(format!("{f} must be a string (got {})", other.kind())));
             }
         }
     }
-    let text = |f: &str| -> Option<String> { obj.get(f).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string) };
+    let text = |f: &str| -> Option<String> { get(f).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string) };
 
-    let relation_type_raw = obj.get("relation_type").and_then(Value::as_str).unwrap_or_default();
+    let relation_type_raw = get("relation_type").and_then(Value::as_str).unwrap_or_default();
     let relation_type = RelationType::parse(relation_type_raw).ok_or_else(|| {
         let allowed: Vec<&str> = RelationType::ALL.iter().map(|t| t.as_str()).collect();
         CaseError::InvalidEnum(format!("relation_type \"{relation_type_raw}\" (allowed: {})", allowed.join(", ")))
@@ -79,8 +87,8 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
         return Err(CaseError::InvalidFormat(format!("order_id must be 1 to 32 digits (got \"{order_id}\")")));
     }
 
-    let a = parse_attributes(obj, "attributes")?;
-    let b = parse_attributes(obj, "attribute_s")?;
+    let a = parse_attributes(get("attributes"), "attributes")?;
+    let b = parse_attributes(get("attribute_s"), "attribute_s")?;
     let attributes = match (a, b) {
         (Some(a), Some(b)) => {
             if a.object != b.object || a.text != b.text {
@@ -91,7 +99,7 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
         (a, b) => a.or(b),
     };
 
-    let unknown_fields: Vec<String> = obj.keys().filter(|k| !KNOWN_FIELDS.contains(&k.as_str())).cloned().collect();
+    let unknown_fields: Vec<String> = members.iter().map(|(k, _)| k).filter(|k| !KNOWN_FIELDS.contains(&k.as_str())).cloned().collect();
     if !unknown_fields.is_empty() {
         tracing::info!(case_id = %case_id, fields = ?unknown_fields, "relation message with unknown fields (accepted)");
     }
@@ -105,26 +113,27 @@ pub fn parse_inbound(body: &[u8], cfg: &RelationConfig) -> Result<InboundMessage
         order_id,
         attributes,
         unknown_fields,
-        canonical: canonical_json(&value),
+        canonical: busgate_json::canonical(&root),
     })
 }
 
 /// `attributes` / `attribute_s` in every shape Fliggy sends: an object, a string holding a
 /// JSON object, or plain text. `null` and `""` are absent; anything else is refused.
-fn parse_attributes(obj: &Map<String, Value>, field: &str) -> Result<Option<Attributes>, CaseError> {
-    let attrs = match obj.get(field) {
+fn parse_attributes(value: Option<&Value>, field: &str) -> Result<Option<Attributes>, CaseError> {
+    let attrs = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
         Some(Value::String(s)) => {
-            let object = match serde_json::from_str::<Value>(s) {
-                Ok(Value::Object(o)) => Some(o),
-                _ => None,
-            };
+            let object = busgate_json::parse(s.as_bytes(), MAX_DEPTH)
+                .ok()
+                .filter(|n| n.first_duplicate().is_none())
+                .and_then(|n| n.value.as_object().map(object));
             let text = if object.is_none() { Some(s.clone()) } else { None };
             Attributes { field: field.to_string(), raw: s.clone(), object, text }
         }
-        Some(Value::Object(o)) => {
-            Attributes { field: field.to_string(), raw: Value::Object(o.clone()).to_string(), object: Some(o.clone()), text: None }
+        Some(Value::Object(members)) => {
+            let o = object(members);
+            Attributes { field: field.to_string(), raw: serde_json::Value::Object(o.clone()).to_string(), object: Some(o), text: None }
         }
         Some(_) => return Err(CaseError::InvalidFormat(format!("{field} must be a string or object"))),
     };
@@ -134,61 +143,19 @@ fn parse_attributes(obj: &Map<String, Value>, field: &str) -> Result<Option<Attr
     Ok(Some(attrs))
 }
 
-fn json_type(v: &Value) -> &'static str {
+/// The attributes object as the domain keeps it. A number serde_json cannot hold (past f64)
+/// is kept as its text.
+fn to_serde(v: &Value) -> serde_json::Value {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(t) => t.parse::<serde_json::Number>().map_or_else(|_| serde_json::Value::String(t.clone()), serde_json::Value::Number),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Array(items) => items.iter().map(|n| to_serde(&n.value)).collect(),
+        Value::Object(members) => object(members).into(),
     }
 }
 
-fn describe_json_error(e: &serde_json::Error) -> &'static str {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Eof => "unexpected end of input",
-        Category::Syntax => "syntax error",
-        Category::Data => "invalid data",
-        Category::Io => "read error",
-    }
-}
-
-/// Canonical JSON: object keys sorted (by UTF-16 code units, as RFC 8785), no whitespace,
-/// strings escaped by serde_json, numbers as serde_json writes them.
-pub fn canonical_json(v: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(v, &mut out);
-    out
-}
-
-fn write_canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                write_canonical(&m[k.as_str()], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
+fn object(members: &[(String, Node)]) -> Map<String, serde_json::Value> {
+    members.iter().map(|(k, n)| (k.clone(), to_serde(&n.value))).collect()
 }

@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 
 use super::{Reader, MAX_SEATS, MAX_TEXT, MAX_TIMETABLE_DAYS};
 use crate::catalogue::file::{DepartureEntry, TimetableEntry};
-use crate::catalogue::json::{Node, Value};
 use crate::catalogue::model::{DepartureTime, TimeType};
+use busgate_json::{Node, Value};
 
 impl Reader {
     pub(super) fn timetable(&mut self, n: &Node, path: &str, time_type: Option<TimeType>) -> TimetableEntry {

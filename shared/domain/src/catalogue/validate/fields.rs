@@ -8,15 +8,15 @@ use rust_decimal::Decimal;
 use super::{child, Obj, Reader};
 use crate::catalogue::file::ImportProblem;
 use crate::catalogue::geo;
-use crate::catalogue::json::{Node, Value};
 use crate::catalogue::model::{DepartureTime, TimeType};
 use crate::catalogue::validate::{is_city_code, is_valid_id};
+use busgate_json::{Node, Value};
 
 impl Reader {
     /// An object with only `allowed` keys (plus `comment`), without duplicate keys.
     pub(super) fn object<'a>(&mut self, node: &'a Node, path: &str, allowed: &[&str]) -> Option<Obj<'a>> {
         let Value::Object(members) = &node.value else {
-            self.problem(path, format!("must be an object, not {}", node.kind()));
+            self.problem(path, format!("must be an object, not {}", node.value.a_kind()));
             return None;
         };
         let mut seen = HashSet::new();
@@ -44,7 +44,7 @@ impl Reader {
             }
             Some(Node { value: Value::Array(items), .. }) => Some(items),
             Some(n) => {
-                self.problem(o.path(key), format!("must be an array, not {}", n.kind()));
+                self.problem(o.path(key), format!("must be an array, not {}", n.value.a_kind()));
                 None
             }
         }
@@ -74,7 +74,7 @@ impl Reader {
                 }
             }
             Some(n) => {
-                self.problem(o.path(key), format!("must be a string, not {}", n.kind()));
+                self.problem(o.path(key), format!("must be a string, not {}", n.value.a_kind()));
                 None
             }
         }
@@ -103,7 +103,7 @@ impl Reader {
     /// A JSON integer (no fraction, no exponent) in `min..=max`.
     pub(super) fn uint_node(&mut self, n: &Node, path: &str, min: u64, max: u64) -> Option<u64> {
         let Value::Number(text) = &n.value else {
-            self.problem(path, format!("must be a whole number, not {}", n.kind()));
+            self.problem(path, format!("must be a whole number, not {}", n.value.a_kind()));
             return None;
         };
         match text.parse::<u64>() {
@@ -145,7 +145,7 @@ impl Reader {
             }
             Some(Node { value: Value::Bool(b), .. }) => Some(*b),
             Some(n) => {
-                self.problem(o.path(key), format!("must be true or false, not {}", n.kind()));
+                self.problem(o.path(key), format!("must be true or false, not {}", n.value.a_kind()));
                 None
             }
         }
@@ -163,7 +163,7 @@ impl Reader {
             }
             Some(Node { value: Value::String(s), .. }) | Some(Node { value: Value::Number(s), .. }) => s.trim().to_string(),
             Some(n) => {
-                self.problem(&path, format!("must be a decimal string such as \"121.475190\", not {}", n.kind()));
+                self.problem(&path, format!("must be a decimal string such as \"121.475190\", not {}", n.value.a_kind()));
                 return None;
             }
         };
@@ -198,7 +198,7 @@ impl Reader {
 
     pub(super) fn departure_time_node(&mut self, n: &Node, path: &str, time_type: Option<TimeType>) -> Option<DepartureTime> {
         let Value::String(s) = &n.value else {
-            self.problem(path, format!("must be a string \"HH:mm\" or \"HH:mm-HH:mm\", not {}", n.kind()));
+            self.problem(path, format!("must be a string \"HH:mm\" or \"HH:mm-HH:mm\", not {}", n.value.a_kind()));
             return None;
         };
         let s = s.trim();

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use super::{child, Reader, MAX_NAME, MAX_PRESELL_DAYS, MAX_PRESELL_MINUTES, MAX_SEATS, MAX_TEXT};
 use crate::catalogue::file::{LineEntry, MAX_GENERATING_LINE_ID};
-use crate::catalogue::json::{Node, Value};
 use crate::catalogue::model::{City, Line, RefundTier, TimeType};
 use crate::catalogue::queries::city_matches;
 use crate::catalogue::refund::tier_problems;
+use busgate_json::{Node, Value};
 
 impl Reader {
     pub(super) fn cities(&mut self, items: &[Node]) -> Vec<City> {
@@ -37,7 +37,7 @@ impl Reader {
 
     pub(super) fn tiers(&mut self, node: &Node, path: &str) -> Option<Vec<RefundTier>> {
         let Value::Array(items) = &node.value else {
-            self.problem(path, format!("must be an array of tiers, not {}", node.kind()));
+            self.problem(path, format!("must be an array of tiers, not {}", node.value.a_kind()));
             return None;
         };
         let before = self.problems.len();

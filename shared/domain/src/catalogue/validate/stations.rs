@@ -2,8 +2,8 @@
 
 use super::{Reader, MAX_FEN, MAX_NAME, MAX_PRESELL_MINUTES, MAX_TEXT};
 use crate::catalogue::geo;
-use crate::catalogue::json::Node;
 use crate::catalogue::model::{City, GeoPoint, SegmentPrice, Station, StationType, TransferPoint};
+use busgate_json::Node;
 
 impl Reader {
     pub(super) fn stations(&mut self, items: &[Node], path: &str, cities: &[City]) -> Option<Vec<Station>> {
