@@ -113,54 +113,39 @@ impl From<crate::json::FieldError> for Failure {
     }
 }
 
-/// The data of a success: fields to render, or the data members already rendered as one JSON
-/// object (a catalogue list whose elements are rendered once per record, not per request).
+/// The data of a success: a JSON object's text whose members become the answer's data
+/// fields. Views derive `Serialize` ([`Data::of`]); a catalogue list is assembled from elements
+/// rendered once per record ([`Data::rendered`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Data {
-    Fields(Map<String, Value>),
-    /// A JSON object's text; its members become the answer's data fields.
-    Rendered(String),
-}
+pub struct Data(String);
 
 impl Data {
-    /// The data fields as values (a rendered object parsed back: for tests and tools).
-    pub fn into_fields(self) -> Map<String, Value> {
-        match self {
-            Data::Fields(m) => m,
-            Data::Rendered(text) => serde_json::from_str(&text).expect("rendered data is a JSON object"),
-        }
+    /// A view's members (`None` fields are left out by the view's serde attributes).
+    pub fn of<T: serde::Serialize>(view: &T) -> Data {
+        Data(serde_json::to_string(view).expect("views render"))
     }
-}
 
-impl From<Map<String, Value>> for Data {
-    fn from(m: Map<String, Value>) -> Self {
-        Data::Fields(m)
+    /// A JSON object's text, already rendered.
+    pub fn rendered(object: String) -> Data {
+        Data(object)
+    }
+
+    /// The data fields as values (for tests and tools).
+    pub fn into_fields(self) -> Map<String, Value> {
+        serde_json::from_str(&self.0).expect("rendered data is a JSON object")
     }
 }
 
 const SUCCESS_HEAD: &str = r#"{"retCode":"0","retDesc":"成功","success":true"#;
 
-/// Renders a success: `retCode "0"`, `retDesc 成功`, `success true`, then the data fields
-/// (null fields left out).
-pub fn success(data: Data) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+/// Renders a success: `retCode "0"`, `retDesc 成功`, `success true`, then the data fields.
+pub fn success(data: &Data) -> Vec<u8> {
+    let members = data.0.trim().strip_prefix('{').and_then(|o| o.strip_suffix('}')).unwrap_or_default().trim();
+    let mut out = Vec::with_capacity(SUCCESS_HEAD.len() + members.len() + 2);
     out.extend_from_slice(SUCCESS_HEAD.as_bytes());
-    match data {
-        Data::Fields(fields) => {
-            for (k, v) in fields.iter().filter(|(_, v)| !v.is_null()) {
-                out.push(b',');
-                serde_json::to_writer(&mut out, k).expect("JSON renders");
-                out.push(b':');
-                serde_json::to_writer(&mut out, v).expect("JSON renders");
-            }
-        }
-        Data::Rendered(object) => {
-            let members = object.trim().strip_prefix('{').and_then(|o| o.strip_suffix('}')).unwrap_or_default().trim();
-            if !members.is_empty() {
-                out.push(b',');
-                out.extend_from_slice(members.as_bytes());
-            }
-        }
+    if !members.is_empty() {
+        out.push(b',');
+        out.extend_from_slice(members.as_bytes());
     }
     out.push(b'}');
     out
@@ -174,7 +159,7 @@ pub fn failure(f: &Failure) -> Vec<u8> {
 /// Either of the above.
 pub fn render(result: &Result<Data, Failure>) -> Vec<u8> {
     match result {
-        Ok(data) => success(data.clone()),
+        Ok(data) => success(data),
         Err(f) => failure(f),
     }
 }

@@ -4,6 +4,7 @@
 //! answers), [`fenbeitong`] (notice intake and answers).
 
 pub mod callbacks;
+pub mod catalogue;
 pub mod fenbeitong;
 pub mod fliggy;
 pub mod json;

@@ -8,7 +8,6 @@ use busgate_domain::orders::{
     Order, OrderAt, OrderError, OrderStatus, Passenger, PassengerType, Refund, RefundAccepted, RefundFee, RefusalCode, Ticket, TicketStatus,
 };
 use serde::Serialize;
-use serde_json::{json, Map, Value};
 
 use crate::fliggy::{Failure, RetCode};
 use crate::json::FieldError;
@@ -114,201 +113,347 @@ pub fn describe(e: &OrderError) -> String {
     }
 }
 
-fn put(m: &mut Map<String, Value>, k: &str, v: impl Into<Value>) {
-    m.insert(k.to_string(), v.into());
-}
-
-fn put_opt(m: &mut Map<String, Value>, k: &str, v: Option<impl Into<Value>>) {
-    if let Some(v) = v {
-        m.insert(k.to_string(), v.into());
-    }
-}
-
 /// A ticket (§2.8).
-fn ticket(order: &Order, t: &Ticket) -> Value {
-    let mut m = Map::new();
-    put(&mut m, "ticketId", t.ticket_id.as_str());
-    put(&mut m, "ticketStatus", ticket_status_code(t.status));
-    put(&mut m, "ticketPrice", t.price);
-    if t.status.is_issued() {
-        put(&mut m, "ticketNo", t.ticket_id.as_str());
-        put_opt(&mut m, "ticketPwd", order.ticket_pwd.as_deref());
-        put_opt(&mut m, "eTicketNo", t.e_ticket_no.as_deref());
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TicketView<'a> {
+    ticket_id: &'a str,
+    ticket_status: &'static str,
+    ticket_price: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_no: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_pwd: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    e_ticket_no: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_seat_no: Option<&'a str>,
+    is_refund: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund_surcharge: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund_amount: Option<i64>,
+}
+
+impl<'a> TicketView<'a> {
+    /// The ticket as it stands: number, password and QR once issued, the refund's figures
+    /// while or once refunded.
+    fn of(order: &'a Order, t: &'a Ticket) -> Self {
+        let issued = t.status.is_issued();
+        let refund = matches!(t.status, TicketStatus::Refunding | TicketStatus::Refunded);
+        TicketView {
+            ticket_id: &t.ticket_id,
+            ticket_status: ticket_status_code(t.status),
+            ticket_price: t.price,
+            ticket_no: issued.then_some(t.ticket_id.as_str()),
+            ticket_pwd: order.ticket_pwd.as_deref().filter(|_| issued),
+            e_ticket_no: t.e_ticket_no.as_deref().filter(|_| issued),
+            ticket_seat_no: t.seat_no.as_deref(),
+            is_refund: t.status == TicketStatus::Refunded,
+            refund_surcharge: t.refund_surcharge.filter(|_| refund),
+            refund_amount: t.refund_amount.filter(|_| refund),
+        }
     }
-    put_opt(&mut m, "ticketSeatNo", t.seat_no.as_deref());
-    put(&mut m, "isRefund", t.status == TicketStatus::Refunded);
-    if matches!(t.status, TicketStatus::Refunding | TicketStatus::Refunded) {
-        put_opt(&mut m, "refundSurcharge", t.refund_surcharge);
-        put_opt(&mut m, "refundAmount", t.refund_amount);
+
+    /// The ticket as created (`1`), whatever happened to it since.
+    fn as_created(t: &'a Ticket) -> Self {
+        TicketView {
+            ticket_id: &t.ticket_id,
+            ticket_status: ticket_status_code(TicketStatus::Pending),
+            ticket_price: t.price,
+            ticket_no: None,
+            ticket_pwd: None,
+            e_ticket_no: None,
+            ticket_seat_no: None,
+            is_refund: false,
+            refund_surcharge: None,
+            refund_amount: None,
+        }
     }
-    Value::Object(m)
 }
 
 /// A passenger entry with its one ticket (§2.8).
-fn passenger(p: &Passenger, ticket: Value) -> Value {
-    json!({
-        "passengerId": p.passenger_id,
-        "passengerName": p.name,
-        "passengerType": passenger_type_code(p.passenger_type),
-        "passengerCertificateType": p.cert_type,
-        "passengerCertificateNo": p.cert_no,
-        "ticketList": [ticket],
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PassengerView<'a> {
+    passenger_id: &'a str,
+    passenger_name: &'a str,
+    passenger_type: &'static str,
+    passenger_certificate_type: &'a str,
+    passenger_certificate_no: &'a str,
+    ticket_list: [TicketView<'a>; 1],
 }
 
-fn passenger_list(order: &Order) -> Value {
-    Value::Array(order.passengers.iter().map(|p| passenger(p, ticket(order, &p.ticket))).collect())
+impl<'a> PassengerView<'a> {
+    fn of(p: &'a Passenger, ticket: TicketView<'a>) -> Self {
+        PassengerView {
+            passenger_id: &p.passenger_id,
+            passenger_name: &p.name,
+            passenger_type: passenger_type_code(p.passenger_type),
+            passenger_certificate_type: &p.cert_type,
+            passenger_certificate_no: &p.cert_no,
+            ticket_list: [ticket],
+        }
+    }
+}
+
+fn passenger_list(order: &Order) -> Vec<PassengerView<'_>> {
+    order.passengers.iter().map(|p| PassengerView::of(p, TicketView::of(order, &p.ticket))).collect()
+}
+
+/// The create answer (§3.5).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created<'a> {
+    agent_order_id: &'a str,
+    alitrip_order_id: &'a str,
+    status: &'static str,
+    status_desc: &'static str,
+    lock_expire_time: String,
+    order_amount: i64,
+    passenger_list: Vec<PassengerView<'a>>,
 }
 
 /// The create answer (§3.5): the order as created (status `1`, tickets `1`), whatever
 /// happened to it since, so that a retried create gets the answer of the first.
-pub fn created(order: &Order) -> Map<String, Value> {
-    let mut m = Map::new();
-    put(&mut m, "agentOrderId", order.agent_order_id.as_str());
-    put(&mut m, "alitripOrderId", order.alitrip_order_id.as_str());
-    put(&mut m, "status", status_code(OrderStatus::Locked));
-    put(&mut m, "statusDesc", status_desc(OrderStatus::Locked));
-    put(&mut m, "lockExpireTime", wire_time(order.lock_expire_at));
-    put(&mut m, "orderAmount", order.order_amount);
-    let list = order
-        .passengers
-        .iter()
-        .map(|p| {
-            let t = &p.ticket;
-            let as_created = json!({
-                "ticketId": t.ticket_id,
-                "ticketStatus": ticket_status_code(TicketStatus::Pending),
-                "ticketPrice": t.price,
-                "isRefund": false,
-            });
-            passenger(p, as_created)
-        })
-        .collect();
-    put(&mut m, "passengerList", Value::Array(list));
-    m
+pub fn created(order: &Order) -> Created<'_> {
+    Created {
+        agent_order_id: &order.agent_order_id,
+        alitrip_order_id: &order.alitrip_order_id,
+        status: status_code(OrderStatus::Locked),
+        status_desc: status_desc(OrderStatus::Locked),
+        lock_expire_time: wire_time(order.lock_expire_at),
+        order_amount: order.order_amount,
+        passenger_list: order.passengers.iter().map(|p| PassengerView::of(p, TicketView::as_created(&p.ticket))).collect(),
+    }
 }
 
-/// `fetchTicketSpot`, `ticketWicket`, `smsContent` once issued.
-fn issue_details(m: &mut Map<String, Value>, order: &Order) {
-    put_opt(m, "fetchTicketSpot", order.fetch_ticket_spot.as_deref());
-    put_opt(m, "ticketWicket", order.ticket_wicket.as_deref());
-    put_opt(m, "smsContent", sms_content(order).as_deref());
+/// `fetchTicketSpot`, `ticketWicket`, `smsContent`: once issued.
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct IssueDetails<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fetch_ticket_spot: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket_wicket: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sms_content: Option<String>,
+}
+
+impl<'a> IssueDetails<'a> {
+    fn of(order: &'a Order) -> Self {
+        if !order.status.is_issued() {
+            return IssueDetails::default();
+        }
+        IssueDetails {
+            fetch_ticket_spot: order.fetch_ticket_spot.as_deref(),
+            ticket_wicket: order.ticket_wicket.as_deref(),
+            sms_content: sms_content(order),
+        }
+    }
+}
+
+/// The query answer (§3.6).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queried<'a> {
+    agent_order_id: &'a str,
+    alitrip_order_id: &'a str,
+    schedule_id: &'a str,
+    line_id: &'a str,
+    status: &'static str,
+    status_desc: &'static str,
+    start_time: &'a str,
+    from_station_code: &'a str,
+    to_station_code: &'a str,
+    order_amount: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lock_expire_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_issue_time: Option<String>,
+    #[serde(flatten)]
+    issue: IssueDetails<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    book_faild_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    book_faild_msg: Option<&'a str>,
+    passenger_list: Vec<PassengerView<'a>>,
 }
 
 /// The query answer (§3.6), with the departure's current D.
-pub fn queried(at: &OrderAt) -> Map<String, Value> {
+pub fn queried(at: &OrderAt) -> Queried<'_> {
     let order = &at.order;
-    let mut m = Map::new();
-    put(&mut m, "agentOrderId", order.agent_order_id.as_str());
-    put(&mut m, "alitripOrderId", order.alitrip_order_id.as_str());
-    put(&mut m, "scheduleId", order.schedule_id.as_str());
-    put(&mut m, "lineId", order.line_id.as_str());
-    put(&mut m, "status", status_code(order.status));
-    put(&mut m, "statusDesc", status_desc(order.status));
-    put(&mut m, "startTime", at.start_time.as_str());
-    put(&mut m, "fromStationCode", order.from_station_code.as_str());
-    put(&mut m, "toStationCode", order.to_station_code.as_str());
-    put(&mut m, "orderAmount", order.order_amount);
-    if order.status == OrderStatus::Locked {
-        put(&mut m, "lockExpireTime", wire_time(order.lock_expire_at));
+    let closed = order.status == OrderStatus::Closed;
+    Queried {
+        agent_order_id: &order.agent_order_id,
+        alitrip_order_id: &order.alitrip_order_id,
+        schedule_id: &order.schedule_id,
+        line_id: &order.line_id,
+        status: status_code(order.status),
+        status_desc: status_desc(order.status),
+        start_time: &at.start_time,
+        from_station_code: &order.from_station_code,
+        to_station_code: &order.to_station_code,
+        order_amount: order.order_amount,
+        lock_expire_time: (order.status == OrderStatus::Locked).then(|| wire_time(order.lock_expire_at)),
+        agent_issue_time: order.issued_at.filter(|_| order.status.is_issued()).map(wire_time),
+        issue: IssueDetails::of(order),
+        book_faild_code: order.book_fail_code.filter(|_| closed).map(|c| refusal(c).code()),
+        book_faild_msg: order.book_fail_msg.as_deref().filter(|_| closed),
+        passenger_list: passenger_list(order),
     }
-    if order.status.is_issued() {
-        put_opt(&mut m, "agentIssueTime", order.issued_at.map(wire_time));
-        issue_details(&mut m, order);
-    }
-    if order.status == OrderStatus::Closed {
-        put_opt(&mut m, "bookFaildCode", order.book_fail_code.map(|c| refusal(c).code()));
-        put_opt(&mut m, "bookFaildMsg", order.book_fail_msg.as_deref());
-    }
-    put(&mut m, "passengerList", passenger_list(order));
-    m
+}
+
+/// The confirm answer (§3.7).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Confirmed<'a> {
+    alitrip_order_id: &'a str,
+    agent_order_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_issue_time: Option<String>,
+    status: &'static str,
+    status_desc: &'static str,
+    #[serde(flatten)]
+    issue: IssueDetails<'a>,
+    passenger_list: Vec<PassengerView<'a>>,
 }
 
 /// The confirm answer (§3.7) of an order in `2`, `3`, `9` or `11`.
-pub fn confirmed(order: &Order) -> Map<String, Value> {
-    let mut m = Map::new();
-    put(&mut m, "alitripOrderId", order.alitrip_order_id.as_str());
-    put(&mut m, "agentOrderId", order.agent_order_id.as_str());
+pub fn confirmed(order: &Order) -> Confirmed<'_> {
     let issue_time = if order.status == OrderStatus::Issuing { order.confirmed_at } else { order.issued_at.or(order.confirmed_at) };
-    put_opt(&mut m, "agentIssueTime", issue_time.map(wire_time));
-    put(&mut m, "status", status_code(order.status));
-    put(&mut m, "statusDesc", status_desc(order.status));
-    if order.status.is_issued() {
-        issue_details(&mut m, order);
+    Confirmed {
+        alitrip_order_id: &order.alitrip_order_id,
+        agent_order_id: &order.agent_order_id,
+        agent_issue_time: issue_time.map(wire_time),
+        status: status_code(order.status),
+        status_desc: status_desc(order.status),
+        issue: IssueDetails::of(order),
+        passenger_list: passenger_list(order),
     }
-    put(&mut m, "passengerList", passenger_list(order));
-    m
 }
 
 /// The close answer (§3.11).
-pub fn closed(order: &Order) -> Map<String, Value> {
-    let mut m = Map::new();
-    put(&mut m, "agentOrderId", order.agent_order_id.as_str());
-    put(&mut m, "alitripOrderId", order.alitrip_order_id.as_str());
-    put(&mut m, "status", status_code(order.status));
-    put(&mut m, "statusDesc", status_desc(order.status));
-    m
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Closed<'a> {
+    agent_order_id: &'a str,
+    alitrip_order_id: &'a str,
+    status: &'static str,
+    status_desc: &'static str,
+}
+
+/// The close answer (§3.11).
+pub fn closed(order: &Order) -> Closed<'_> {
+    Closed {
+        agent_order_id: &order.agent_order_id,
+        alitrip_order_id: &order.alitrip_order_id,
+        status: status_code(order.status),
+        status_desc: status_desc(order.status),
+    }
+}
+
+/// One ticket's entry of the refund fee answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TicketFee<'a> {
+    passenger_id: &'a str,
+    passenger_name: &'a str,
+    passenger_certificate_type: &'a str,
+    passenger_certificate_no: &'a str,
+    ticket_id: &'a str,
+    ticket_price: i64,
+    refund_surcharge: i64,
+    refund_amount: i64,
+    refundable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund_desc: Option<&'a str>,
+}
+
+/// The refund fee answer (§3.8).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundFeeView<'a> {
+    agent_order_id: &'a str,
+    alitrip_order_id: &'a str,
+    refund_mode: &'static str,
+    passenger_list: Vec<TicketFee<'a>>,
 }
 
 /// The refund fee answer (§3.8): one flat entry per ticket.
-pub fn refund_fee(fee: &RefundFee) -> Map<String, Value> {
+pub fn refund_fee(fee: &RefundFee) -> RefundFeeView<'_> {
     let order = &fee.order;
-    let mut m = Map::new();
-    put(&mut m, "agentOrderId", order.agent_order_id.as_str());
-    put(&mut m, "alitripOrderId", order.alitrip_order_id.as_str());
-    put(&mut m, "refundMode", if fee.whole_order { "order" } else { "ticket" });
-    let list = fee
-        .tickets
-        .iter()
-        .map(|f| {
-            let p = &order.passengers[f.passenger];
-            let mut e = json!({
-                "passengerId": p.passenger_id,
-                "passengerName": p.name,
-                "passengerCertificateType": p.cert_type,
-                "passengerCertificateNo": p.cert_no,
-                "ticketId": p.ticket.ticket_id,
-                "ticketPrice": p.ticket.price,
-                "refundSurcharge": f.surcharge,
-                "refundAmount": f.amount,
-                "refundable": f.refundable,
-            });
-            if let Some(reason) = &f.reason {
-                e["refundDesc"] = Value::String(reason.clone());
-            }
-            e
-        })
-        .collect();
-    put(&mut m, "passengerList", Value::Array(list));
-    m
+    RefundFeeView {
+        agent_order_id: &order.agent_order_id,
+        alitrip_order_id: &order.alitrip_order_id,
+        refund_mode: if fee.whole_order { "order" } else { "ticket" },
+        passenger_list: fee
+            .tickets
+            .iter()
+            .map(|f| {
+                let p = &order.passengers[f.passenger];
+                TicketFee {
+                    passenger_id: &p.passenger_id,
+                    passenger_name: &p.name,
+                    passenger_certificate_type: &p.cert_type,
+                    passenger_certificate_no: &p.cert_no,
+                    ticket_id: &p.ticket.ticket_id,
+                    ticket_price: p.ticket.price,
+                    refund_surcharge: f.surcharge,
+                    refund_amount: f.amount,
+                    refundable: f.refundable,
+                    refund_desc: f.reason.as_deref(),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// One ticket's entry of the refunds/apply answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TicketRefunded<'a> {
+    ticket_id: &'a str,
+    passenger_id: &'a str,
+    ticket_status: &'static str,
+    refund_surcharge: i64,
+    refund_amount: i64,
+}
+
+/// The refunds/apply answer (§3.9).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundAcceptedView<'a> {
+    agent_order_id: &'a str,
+    alitrip_order_id: &'a str,
+    refund_id: &'a str,
+    status: &'static str,
+    total_refund_amount: i64,
+    passenger_list: Vec<TicketRefunded<'a>>,
 }
 
 /// The refunds/apply answer (§3.9): the refund's id, fees and amounts as accepted, the
 /// current order and ticket statuses (§8.3).
-pub fn refund_accepted(a: &RefundAccepted) -> Map<String, Value> {
+pub fn refund_accepted(a: &RefundAccepted) -> RefundAcceptedView<'_> {
     let (order, refund): (&Order, &Refund) = (&a.order, &a.refund);
-    let mut m = Map::new();
-    put(&mut m, "agentOrderId", order.agent_order_id.as_str());
-    put(&mut m, "alitripOrderId", order.alitrip_order_id.as_str());
-    put(&mut m, "refundId", refund.refund_id.as_str());
-    put(&mut m, "status", status_code(order.status));
-    put(&mut m, "totalRefundAmount", refund.total);
-    let list: Vec<Value> = refund
-        .lines
-        .iter()
-        .map(|l| {
-            let status = order.passenger_by_ticket(&l.ticket_id).map(|p| p.ticket.status).unwrap_or(TicketStatus::Refunded);
-            json!({
-                "ticketId": l.ticket_id,
-                "passengerId": l.passenger_id,
-                "ticketStatus": ticket_status_code(status),
-                "refundSurcharge": l.surcharge,
-                "refundAmount": l.amount,
+    RefundAcceptedView {
+        agent_order_id: &order.agent_order_id,
+        alitrip_order_id: &order.alitrip_order_id,
+        refund_id: &refund.refund_id,
+        status: status_code(order.status),
+        total_refund_amount: refund.total,
+        passenger_list: refund
+            .lines
+            .iter()
+            .map(|l| TicketRefunded {
+                ticket_id: &l.ticket_id,
+                passenger_id: &l.passenger_id,
+                ticket_status: ticket_status_code(order.passenger_by_ticket(&l.ticket_id).map(|p| p.ticket.status).unwrap_or(TicketStatus::Refunded)),
+                refund_surcharge: l.surcharge,
+                refund_amount: l.amount,
             })
-        })
-        .collect();
-    put(&mut m, "passengerList", Value::Array(list));
-    m
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -337,7 +482,7 @@ mod tests {
             OrderStatus::Refunding,
             OrderStatus::Refunded,
         ] {
-            assert_eq!(serde_json::to_value(s).unwrap(), Value::from(status_code(s)));
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::Value::from(status_code(s)));
         }
         for t in [
             TicketStatus::Pending,
@@ -347,14 +492,14 @@ mod tests {
             TicketStatus::Refunded,
             TicketStatus::RefundFailed,
         ] {
-            assert_eq!(serde_json::to_value(t).unwrap(), Value::from(ticket_status_code(t)));
+            assert_eq!(serde_json::to_value(t).unwrap(), serde_json::Value::from(ticket_status_code(t)));
         }
         for p in [PassengerType::Adult, PassengerType::Child] {
             assert_eq!(passenger_type(passenger_type_code(p)), Some(p));
-            assert_eq!(serde_json::to_value(p).unwrap(), Value::from(passenger_type_code(p)));
+            assert_eq!(serde_json::to_value(p).unwrap(), serde_json::Value::from(passenger_type_code(p)));
         }
         for c in [RefusalCode::Stopped, RefusalCode::NotEnoughSeats, RefusalCode::UnknownSchedule, RefusalCode::Mismatch] {
-            assert_eq!(serde_json::to_value(c).unwrap(), Value::from(refusal(c).code()));
+            assert_eq!(serde_json::to_value(c).unwrap(), serde_json::Value::from(refusal(c).code()));
         }
     }
 

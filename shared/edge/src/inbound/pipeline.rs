@@ -114,7 +114,7 @@ async fn bus_answer(app: &App, route: Route, req: &Inbound, handler: &Handler) -
         Err(Refusal::Envelope(f)) => f.code.code().to_string(),
     };
     let body = match result {
-        Ok(data) => fliggy::success(data),
+        Ok(data) => fliggy::success(&data),
         Err(Refusal::Sign(why)) => {
             tracing::warn!(reason = %why, "signature refused");
             fliggy::SIGN_FAILURE_BODY.as_bytes().to_vec()

@@ -59,7 +59,7 @@ async fn call(e: &Env, route: BusRoute, body: Value) -> Result<Map<String, Value
 }
 
 fn rendered(r: &Result<Map<String, Value>, Failure>) -> String {
-    String::from_utf8(fliggy::render(&r.clone().map(fliggy::Data::from))).unwrap()
+    String::from_utf8(fliggy::render(&r.clone().map(|m| fliggy::Data::of(&m)))).unwrap()
 }
 
 fn invalid(desc: &str) -> Failure {

@@ -253,32 +253,38 @@ pub mod orders {
     use busgate_domain::orders as domain;
     pub use busgate_domain::orders::*;
     use busgate_domain::store::Store;
+    use busgate_wire::fliggy::Data;
     use busgate_wire::orders as wire;
     use chrono::{DateTime, Utc};
     use serde_json::{Map, Value};
 
     type Fields = Map<String, Value>;
 
+    /// A view's data fields, as the envelope carries them.
+    fn fields(data: Data) -> Fields {
+        data.into_fields()
+    }
+
     fn rendered<T>(reply: Reply<T>, render: impl FnOnce(&T) -> Fields) -> Reply<Fields> {
         Reply { result: reply.result.map(|t| render(&t)), callback_ids: reply.callback_ids }
     }
 
     pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, settings: &Settings) -> Result<Fields, OrderError> {
-        domain::create(store, req, now, settings).await.map(|o| wire::created(&o))
+        domain::create(store, req, now, settings).await.map(|o| fields(Data::of(&wire::created(&o))))
     }
     pub async fn query(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>) -> Reply<Fields> {
-        rendered(domain::query(store, id, agent, now).await, wire::queried)
+        rendered(domain::query(store, id, agent, now).await, |t| fields(Data::of(&wire::queried(t))))
     }
     pub async fn confirm(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>, settings: &Settings) -> Reply<Fields> {
-        rendered(domain::confirm(store, id, agent, now, settings).await, wire::confirmed)
+        rendered(domain::confirm(store, id, agent, now, settings).await, |t| fields(Data::of(&wire::confirmed(t))))
     }
     pub async fn close(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>) -> Reply<Fields> {
-        rendered(domain::close(store, id, agent, now).await, wire::closed)
+        rendered(domain::close(store, id, agent, now).await, |t| fields(Data::of(&wire::closed(t))))
     }
     pub async fn fee(store: &dyn Store, id: &str, agent: Option<&str>, now: DateTime<Utc>) -> Reply<Fields> {
-        rendered(domain::fee(store, id, agent, now).await, wire::refund_fee)
+        rendered(domain::fee(store, id, agent, now).await, |t| fields(Data::of(&wire::refund_fee(t))))
     }
     pub async fn apply_refund(store: &dyn Store, req: &RefundApplyRequest, now: DateTime<Utc>, settings: &Settings) -> Reply<Fields> {
-        rendered(domain::apply_refund(store, req, now, settings).await, wire::refund_accepted)
+        rendered(domain::apply_refund(store, req, now, settings).await, |t| fields(Data::of(&wire::refund_accepted(t))))
     }
 }

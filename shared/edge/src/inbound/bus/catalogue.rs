@@ -3,92 +3,33 @@
 
 use busgate_domain::catalogue::{self, Departure};
 use busgate_domain::gmt8;
+use busgate_wire::catalogue as wire;
 use busgate_wire::fliggy::{self, Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
 use chrono::{DateTime, TimeZone, Utc};
-use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 
 use super::{store_failure, Answer};
 use crate::app::App;
 
-fn fields(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
-}
-
-fn data(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Data {
-    Data::Fields(fields(pairs))
-}
-
 /// §3.1 departure cities.
 pub async fn from_cities(app: &App, f: Fields<'_>) -> Answer {
     let filter = f.opt_str("fromCity")?;
     let cities = catalogue::from_cities(app.store.as_ref(), filter.as_deref()).await.map_err(store_failure)?;
-    let list: Vec<Value> = cities.into_iter().map(|c| json!({"provinceName": c.province, "fromCity": c.name, "cityCode": c.code})).collect();
-    Ok(data([("fromCityList", Value::Array(list))]))
+    Ok(Data::of(&wire::from_cities(&cities)))
 }
 
 /// §3.2 arrival cities of a departure city.
 pub async fn to_cities(app: &App, f: Fields<'_>) -> Answer {
     let from = f.req_str("fromCity")?;
     let cities = catalogue::to_cities(app.store.as_ref(), &from).await.map_err(store_failure)?;
-    let list: Vec<Value> =
-        cities.into_iter().map(|c| json!({"provinceName": c.city.province, "toCity": c.city.name, "preSellDay": c.pre_sell_day})).collect();
-    Ok(data([("toCityList", Value::Array(list))]))
+    Ok(Data::of(&wire::to_cities(&cities)))
 }
 
 /// A GMT+8 date-time field as an instant.
 fn date_time(f: &Fields<'_>, name: &str) -> Result<Option<DateTime<Utc>>, Failure> {
     Ok(f.opt_date_time(name)?.and_then(|n| gmt8().from_local_datetime(&n).single()).map(|t| t.with_timezone(&Utc)))
-}
-
-/// The `line` object shared by §3.3 and §3.10.
-fn line_object(dep: &Departure) -> Value {
-    let line = &dep.line;
-    let mut o = json!({
-        "id": line.id,
-        "name": line.name,
-        "fromTimeType": line.from_time_type.code(),
-        "fromDate": dep.from_date.format("%Y-%m-%d").to_string(),
-        "fromTime": dep.time.start().format("%H:%M").to_string(),
-    });
-    if let Some(desc) = &line.desc {
-        o["desc"] = json!(desc);
-    }
-    if let Some(end) = dep.time.end() {
-        o["fromDurationBegin"] = json!(dep.time.start().format("%H:%M").to_string());
-        o["fromDurationEnd"] = json!(end.format("%H:%M").to_string());
-    }
-    o
-}
-
-fn json_of<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).expect("catalogue values serialise")
-}
-
-/// A departure's `lineSchedule[]` element but its live `leftTicketCnt`: a pure function of the
-/// departure, so rendered once per decoded record (the domain hands out one shared value per
-/// unchanged record) instead of on every request.
-fn departure_object(dep: &Departure) -> Map<String, Value> {
-    let line = &dep.line;
-    let mut o = fields([
-        ("scheduleId", json!(dep.schedule_id)),
-        ("line", line_object(dep)),
-        ("preSellDay", json!(line.pre_sell_day)),
-        ("presellTime", json!(line.presell_time)),
-        ("stations", json_of(&line.stations)),
-        ("segmentPrices", json_of(&line.segment_prices)),
-        ("isOrderRefund", json!(line.is_order_refund)),
-        ("refundRules", json_of(&line.refund_rules)),
-    ]);
-    if !line.transfer_points.is_empty() {
-        o.insert("transferPoints".into(), json_of(&line.transfer_points));
-    }
-    if let Some(b) = line.back_days {
-        o.insert("backDays".into(), json!(b));
-    }
-    o
 }
 
 type Rendered = HashMap<String, (Arc<Departure>, Arc<str>)>;
@@ -99,16 +40,15 @@ static RENDERED: LazyLock<RwLock<Rendered>> = LazyLock::new(Default::default);
 const RENDERED_MAX: usize = 5_000;
 
 /// The departure's element as JSON text without its closing brace (the live
-/// `leftTicketCnt` goes there).
+/// `leftTicketCnt` goes there), rendered once per decoded record: the domain hands out one
+/// shared value per unchanged record.
 fn rendered(dep: &Arc<Departure>) -> Arc<str> {
     if let Some((from, text)) = RENDERED.read().unwrap_or_else(|e| e.into_inner()).get(&dep.schedule_id) {
         if Arc::ptr_eq(from, dep) {
             return text.clone();
         }
     }
-    let mut text = Value::Object(departure_object(dep)).to_string();
-    text.pop(); // the closing brace
-    let text: Arc<str> = text.into();
+    let text: Arc<str> = wire::open_departure(dep).into();
     let mut cache = RENDERED.write().unwrap_or_else(|e| e.into_inner());
     if cache.len() >= RENDERED_MAX {
         cache.clear();
@@ -119,7 +59,6 @@ fn rendered(dep: &Arc<Departure>) -> Arc<str> {
 
 /// §3.3 lines and departures.
 pub async fn lines(app: &App, f: Fields<'_>) -> Answer {
-    use std::fmt::Write;
     let q = catalogue::LinesQuery {
         from_city: f.req_str("fromCity")?,
         to_city: f.opt_str("toCity")?,
@@ -134,10 +73,10 @@ pub async fn lines(app: &App, f: Fields<'_>) -> Answer {
             out.push(',');
         }
         out.push_str(&rendered(&l.departure));
-        let _ = write!(out, r#","leftTicketCnt":{}}}"#, l.left_ticket_cnt.max(0));
+        wire::close_departure(&mut out, l.left_ticket_cnt);
     }
     out.push_str("]}");
-    Ok(Data::Rendered(out))
+    Ok(Data::rendered(out))
 }
 
 /// §3.4 seats and price (live).
@@ -151,12 +90,7 @@ pub async fn seats(app: &App, f: Fields<'_>) -> Answer {
         from_time: Some(f.req_time("fromTime")?),
     };
     match catalogue::seat_query(app.store.as_ref(), &req, app.clock.now()).await {
-        Ok(a) => Ok(data([
-            ("leftTicketCnt", json!(a.left_ticket_cnt)),
-            ("ticketPrice", json!(a.ticket_price.to_string())),
-            ("startTime", json!(a.start_time)),
-            ("saleStatus", json!(a.sale_status)),
-        ])),
+        Ok(a) => Ok(Data::of(&wire::seats(&a))),
         Err(catalogue::SeatsError::Store(e)) => Err(store_failure(e)),
         Err(e) => Err(fliggy::seats_failure(&e)),
     }
@@ -178,21 +112,5 @@ pub async fn stopped_schedules(app: &App, f: Fields<'_>) -> Answer {
         }
     }
     let deps = catalogue::list_stopped(app.store.as_ref(), &q, app.clock.now()).await.map_err(store_failure)?;
-    let list: Vec<Value> = deps
-        .into_iter()
-        .map(|dep| {
-            let from = dep.line.first_boarding().map(|s| s.city_name.clone()).unwrap_or_default();
-            let to = dep.line.last_alighting().map(|s| s.city_name.clone()).unwrap_or_default();
-            let stop = dep.stop.as_ref();
-            json!({
-                "scheduleId": dep.schedule_id,
-                "line": line_object(&dep),
-                "fromCity": from,
-                "toCity": to,
-                "stopTime": stop.map(|s| s.at.with_timezone(&gmt8()).format("%Y-%m-%d %H:%M:%S").to_string()),
-                "stopReason": stop.map(|s| s.reason.clone()),
-            })
-        })
-        .collect();
-    Ok(data([("lineSchedule", Value::Array(list))]))
+    Ok(Data::of(&wire::stopped(&deps)))
 }

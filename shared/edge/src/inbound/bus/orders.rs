@@ -163,7 +163,7 @@ pub async fn create(app: &App, f: Fields<'_>) -> Answer {
     // Seats locked by a successful answer (a retried create, rare since Fliggy stops retrying
     // on success, counts again).
     crate::metrics::seats_sold(req.ticket_count as u64);
-    Ok(wire::created(&order).into())
+    Ok(Data::of(&wire::created(&order)))
 }
 
 /// `alitripOrderId` (required) and `agentOrderId` (optional) of every order lookup (§2.5).
@@ -175,7 +175,7 @@ pub(crate) fn order_ids(f: &Fields<'_>) -> Result<(String, Option<String>), Fail
 pub async fn query(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::query(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await.map(|at| Data::from(wire::queried(&at)))
+    finish(app, reply).await.map(|at| Data::of(&wire::queried(&at)))
 }
 
 /// §3.7 confirm = issue tickets.
@@ -188,12 +188,12 @@ pub async fn confirm(app: &App, f: Fields<'_>) -> Answer {
         // The automatic issue job; a lost job is covered by the deadline (出票超时).
         app.queue_issue(&id).await;
     }
-    answer.map(|order| Data::from(wire::confirmed(&order)))
+    answer.map(|order| Data::of(&wire::confirmed(&order)))
 }
 
 /// §3.11 close an unpaid order.
 pub async fn close(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::close(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await.map(|order| Data::from(wire::closed(&order)))
+    finish(app, reply).await.map(|order| Data::of(&wire::closed(&order)))
 }

@@ -42,7 +42,7 @@ pub fn parse_apply(f: &Fields<'_>) -> Result<RefundApplyRequest, Failure> {
 pub async fn fee(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
     let reply = orders::fee(app.store.as_ref(), &id, agent.as_deref(), app.clock.now()).await;
-    finish(app, reply).await.map(|fee| Data::from(wire::refund_fee(&fee)))
+    finish(app, reply).await.map(|fee| Data::of(&wire::refund_fee(&fee)))
 }
 
 /// §3.9 refund request.
@@ -59,5 +59,5 @@ pub async fn apply(app: &App, f: Fields<'_>) -> Answer {
             }
         }
     }
-    answer.map(|a| Data::from(wire::refund_accepted(&a)))
+    answer.map(|a| Data::of(&wire::refund_accepted(&a)))
 }
