@@ -5,7 +5,8 @@
 pub mod fenbeitong;
 pub mod top;
 
-use busgate_domain::outbox::{Destination, Outcome, Partners, Sent};
+use busgate_domain::outbox::{Destination, Partners, Sent};
+use busgate_wire::callbacks::{partner_call, PartnerCall};
 use chrono::{DateTime, Utc};
 
 pub use fenbeitong::FenbeitongApi;
@@ -36,19 +37,11 @@ impl PartnerClients {
 #[async_trait::async_trait]
 impl Partners for PartnerClients {
     async fn send(&self, destination: &Destination, now: DateTime<Utc>) -> Sent {
-        match destination {
-            Destination::FenbeitongDecision { company, apply_id, approve, comment } => {
-                let (path, data) = busgate_wire::fenbeitong::decision_call(apply_id, *approve, comment);
+        match partner_call(destination) {
+            PartnerCall::Top { method, params } => top::call(&self.http, &self.top, &method, &self.complete_top_params(&method, &params), now).await,
+            PartnerCall::Fenbeitong { company, path, data } => {
                 Sent { outcome: fenbeitong::send(&self.http, &self.fenbeitong, company, path, &data, now).await, answer: None }
             }
-            Destination::Fenbeitong { company, data } => {
-                let path = busgate_wire::fenbeitong::decision_path(data);
-                Sent { outcome: fenbeitong::send(&self.http, &self.fenbeitong, company, path, data, now).await, answer: None }
-            }
-            Destination::Top { .. } | Destination::Bus { .. } | Destination::Case { .. } => match busgate_wire::callbacks::top_call(destination) {
-                Some((method, params)) => top::call(&self.http, &self.top, &method, &self.complete_top_params(&method, &params), now).await,
-                None => Sent { outcome: Outcome::Permanent { reason: "not a TOP call".into() }, answer: None },
-            },
         }
     }
 }

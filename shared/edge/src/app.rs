@@ -19,11 +19,15 @@ pub struct App {
     fenbeitong_tokens: Arc<std::sync::OnceLock<Option<busgate_domain::notices::Tokens>>>,
     /// Departures as this process last read them: a warm sale is one store round trip.
     pub departures: Arc<busgate_domain::catalogue::DepartureCache>,
+    /// The order settings (§2.2), from the configuration's `sales` section once, at init.
+    pub orders: Arc<busgate_domain::orders::Settings>,
 }
 
 impl App {
     pub fn new(config: Config, store: Arc<dyn Store>, queue: Arc<dyn Queue>, clock: Arc<dyn Clock>) -> App {
-        App { config: Arc::new(config), store, queue, clock, fenbeitong_tokens: Arc::default(), departures: Arc::default() }
+        let departures: Arc<busgate_domain::catalogue::DepartureCache> = Arc::default();
+        let orders = Arc::new(config.sales.order_settings(departures.clone()));
+        App { config: Arc::new(config), store, queue, clock, fenbeitong_tokens: Arc::default(), departures, orders }
     }
 
     /// The same dependencies with another queue (a test's failing queue, say).

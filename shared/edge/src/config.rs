@@ -84,6 +84,20 @@ pub struct SalesConfig {
     pub in_flight_wait_ms: u64,
 }
 
+impl SalesConfig {
+    /// The domain's order settings (§2.2), sharing the process's departure cache.
+    pub fn order_settings(&self, departures: std::sync::Arc<busgate_domain::catalogue::DepartureCache>) -> busgate_domain::orders::Settings {
+        busgate_domain::orders::Settings {
+            hold_minutes: self.hold_minutes,
+            async_issue: self.issue_mode == Mode::Async,
+            async_issue_deadline_minutes: self.async_issue_deadline_minutes,
+            async_refund: self.refund_mode == Mode::Async,
+            in_flight_wait_ms: self.in_flight_wait_ms,
+            departures: Some(departures),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AwsResources {
     pub table: String,

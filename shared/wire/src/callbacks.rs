@@ -42,18 +42,43 @@ pub fn render(callback: &BusCallback) -> (&'static str, Vec<(String, String)>) {
     (method(callback), vec![(param.to_string(), json)])
 }
 
-/// The TOP call a callback's destination makes: a bus callback or case action rendered (a
-/// case action's `caller_info` as the placeholder the sender fills), a stored TOP call as it
-/// is; `None` for a call to another partner.
-pub fn top_call(destination: &Destination) -> Option<(String, Vec<(String, String)>)> {
+/// The partner call a callback's destination makes, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartnerCall<'a> {
+    /// A TOP API call: a bus callback or case action rendered (a case action's `caller_info`
+    /// as the placeholder the sender fills), a stored TOP call as it is.
+    Top { method: String, params: Vec<(String, String)> },
+    /// A call to Fenbeitong's open API for `company`: its path and `data`.
+    Fenbeitong { company: &'a str, path: &'static str, data: String },
+}
+
+/// Renders what a destination owes its partner; every destination is one partner's call.
+pub fn partner_call(destination: &Destination) -> PartnerCall<'_> {
     match destination {
-        Destination::Top { method, params } => Some((method.clone(), params.clone())),
+        Destination::Top { method, params } => PartnerCall::Top { method: method.clone(), params: params.clone() },
         Destination::Bus { callback } => {
             let (method, params) = render(callback);
-            Some((method.to_string(), params))
+            PartnerCall::Top { method: method.to_string(), params }
         }
-        Destination::Case { request } => Some((crate::relation::RELATION_METHOD.to_string(), crate::relation::params(request))),
-        Destination::Fenbeitong { .. } | Destination::FenbeitongDecision { .. } => None,
+        Destination::Case { request } => {
+            PartnerCall::Top { method: crate::relation::RELATION_METHOD.to_string(), params: crate::relation::params(request) }
+        }
+        Destination::FenbeitongDecision { company, apply_id, approve, comment } => {
+            let (path, data) = crate::fenbeitong::decision_call(apply_id, *approve, comment);
+            PartnerCall::Fenbeitong { company, path, data }
+        }
+        // Committed before decisions were typed: the data as rendered then.
+        Destination::Fenbeitong { company, data } => {
+            PartnerCall::Fenbeitong { company, path: crate::fenbeitong::decision_path(data), data: data.clone() }
+        }
+    }
+}
+
+/// The TOP call a destination makes (`None` for a call to another partner).
+pub fn top_call(destination: &Destination) -> Option<(String, Vec<(String, String)>)> {
+    match partner_call(destination) {
+        PartnerCall::Top { method, params } => Some((method, params)),
+        PartnerCall::Fenbeitong { .. } => None,
     }
 }
 

@@ -4,30 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use busgate_domain::orders::{self, CertType, CreateRequest, CustomAddress, OrderError, OrderStatus, PassengerInput, Reply, Settings};
+use busgate_domain::orders::{self, CertType, CreateRequest, CustomAddress, OrderError, OrderStatus, PassengerInput, Reply};
 use busgate_wire::fliggy::{Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
 use busgate_wire::orders as wire;
 
 use super::Answer;
 use crate::app::App;
-use crate::config::Mode;
 
 /// Most passengers (and tickets) of one order.
 pub const MAX_PASSENGERS: usize = 100;
-
-/// The order settings of the configuration (§2.2).
-pub(crate) fn settings(app: &App) -> Settings {
-    let c = &app.config;
-    Settings {
-        hold_minutes: c.sales.hold_minutes,
-        async_issue: c.sales.issue_mode == Mode::Async,
-        async_issue_deadline_minutes: c.sales.async_issue_deadline_minutes,
-        async_refund: c.sales.refund_mode == Mode::Async,
-        in_flight_wait_ms: c.sales.in_flight_wait_ms,
-        departures: Some(app.departures.clone()),
-    }
-}
 
 /// An order refusal in the bus envelope (§2.4), its detail logged when it is ours.
 pub(crate) fn failure(e: OrderError) -> Failure {
@@ -159,7 +145,7 @@ pub fn parse_create(f: &Fields<'_>) -> Result<CreateRequest, Failure> {
 /// §3.5 create order / lock seats.
 pub async fn create(app: &App, f: Fields<'_>) -> Answer {
     let req = parse_create(&f)?;
-    let order = orders::create(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await.map_err(failure)?;
+    let order = orders::create(app.store.as_ref(), &req, app.clock.now(), &app.orders).await.map_err(failure)?;
     // Seats locked by a successful answer (a retried create, rare since Fliggy stops retrying
     // on success, counts again).
     crate::metrics::seats_sold(req.ticket_count as u64);
@@ -181,7 +167,7 @@ pub async fn query(app: &App, f: Fields<'_>) -> Answer {
 /// §3.7 confirm = issue tickets.
 pub async fn confirm(app: &App, f: Fields<'_>) -> Answer {
     let (id, agent) = order_ids(&f)?;
-    let reply = orders::confirm(app.store.as_ref(), &id, agent.as_deref(), app.clock.now(), &settings(app)).await;
+    let reply = orders::confirm(app.store.as_ref(), &id, agent.as_deref(), app.clock.now(), &app.orders).await;
     let issuing = matches!(&reply.result, Ok(order) if order.status == OrderStatus::Issuing);
     let answer = finish(app, reply).await;
     if issuing && app.config.sales.issue_mode == crate::config::Mode::Async && app.config.sales.auto_issue {

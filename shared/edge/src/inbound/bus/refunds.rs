@@ -5,7 +5,7 @@ use busgate_wire::fliggy::{Data, Failure};
 use busgate_wire::json::{FieldError, Fields};
 use busgate_wire::orders as wire;
 
-use super::orders::{cert_type, finish, order_ids, settings};
+use super::orders::{cert_type, finish, order_ids};
 use super::Answer;
 use crate::app::App;
 
@@ -48,7 +48,7 @@ pub async fn fee(app: &App, f: Fields<'_>) -> Answer {
 /// §3.9 refund request.
 pub async fn apply(app: &App, f: Fields<'_>) -> Answer {
     let req = parse_apply(&f)?;
-    let reply = orders::apply_refund(app.store.as_ref(), &req, app.clock.now(), &settings(app)).await;
+    let reply = orders::apply_refund(app.store.as_ref(), &req, app.clock.now(), &app.orders).await;
     let answer = finish(app, reply).await;
     if app.config.sales.refund_mode == crate::config::Mode::Async && app.config.sales.auto_refund {
         // A repeat answers the stored refund: queueing its job again is harmless (a decided
