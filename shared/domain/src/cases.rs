@@ -12,7 +12,7 @@
 //! * Operator commands: [`list`], [`show`], [`send`], [`open`]. Outbound messages become
 //!   outbox callbacks for `alitrip.serve.workorder.relation` (see [`outbound`] for what the
 //!   sender must do, including filling `caller_info` from configuration); the state moves
-//!   when Fliggy accepts them, through [`record_outcome`] / [`record_callback_outcome`].
+//!   when Fliggy accepts them, through [`record_outcome`].
 //! * Every accepted inbound message, every outbound message and every outcome is a history
 //!   entry with its time and operator. Record layout: [`records`].
 
@@ -27,7 +27,7 @@ pub use model::{
     is_order_id, Action, ActionStatus, Actor, Attributes, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry,
     InboundMessage, Owner, RelationConfig, RelationType,
 };
-pub use operator::{list, open, record_callback_outcome, record_outcome, send, show, sort_for_operator, OutcomeEffect, SendKind, SendReceipt};
+pub use operator::{list, open, record_outcome, send, show, sort_for_operator, OutcomeEffect, SendKind, SendReceipt};
 pub use outbound::{action_of, ActionRef, OutboundOutcome, OutboundReply, RelationRequest, TopErrorResponse};
 pub use records::Accepted;
 pub use service::{receive, replay_key};

@@ -286,7 +286,7 @@ mod tests {
 
     fn pending() -> Callback {
         let now = DateTime::parse_from_rfc3339("2026-12-02T10:00:00+08:00").unwrap().with_timezone(&Utc);
-        Callback::new("CB1", Destination::Top { method: "taobao.bus.item.notify".into(), params: Vec::new() }, "test", now)
+        Callback::new("CB1", Destination::Top { method: "partner.method".into(), params: Vec::new() }, "test", now)
     }
 
     const POLICY: RetryPolicy = RetryPolicy { max_attempts: 3, backoff_base_secs: 10 };

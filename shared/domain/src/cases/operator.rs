@@ -15,12 +15,12 @@ use super::model::{
     changes_state, is_order_id, Action, ActionStatus, Actor, Case, CaseDetail, CaseError, CaseState, CaseSummary, EntryKind, HistoryEntry,
     RelationType, MAX_ATTRIBUTES_BYTES, MAX_ID_CHARS,
 };
-use super::outbound::{action_of, parse_slafz, OutboundOutcome, RelationRequest};
+use super::outbound::{parse_slafz, OutboundOutcome, RelationRequest};
 use super::records::{
     case_pk, case_writes, find_case, load_case, lookup_fliggy, new_relation_case_id, new_unique_id, order_index_pk, pointer_write, HISTORY_PREFIX,
     LIST_CLOSED, LIST_OPEN, MAX_ATTEMPTS,
 };
-use crate::outbox::{new_callback_id, Callback};
+use crate::outbox::new_callback_id;
 use crate::store::{Store, StoreError};
 
 /// What an operator may send on an existing case.
@@ -341,20 +341,6 @@ pub enum OutcomeEffect {
     Failed { error: String },
     /// This outcome was already recorded (a repeated report).
     AlreadyRecorded,
-}
-
-/// [`record_outcome`] for a relation callback (its `relation_case_id` and `unique_id` come
-/// from the stored request). `Ok(None)` if the callback is not a relation callback.
-pub async fn record_callback_outcome(
-    store: &dyn Store,
-    callback: &Callback,
-    outcome: &OutboundOutcome,
-    now: DateTime<Utc>,
-) -> Result<Option<OutcomeEffect>, CaseError> {
-    match action_of(callback) {
-        None => Ok(None),
-        Some(a) => record_outcome(store, &a.relation_case_id, &a.unique_id, outcome, now).await.map(Some),
-    }
 }
 
 /// Records the final outcome of the outbound action `unique_id` of case `relation_case_id`.

@@ -20,7 +20,6 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::model::RelationType;
 use crate::outbox::{Callback, Destination};
@@ -81,20 +80,12 @@ pub struct ActionRef {
     pub unique_id: String,
 }
 
-/// The action of a relation callback (`None` for any other callback).
+/// The action of a relation callback (`None` for any other callback). Actions committed
+/// before they were typed are TOP calls as rendered then: `busgate_wire::relation::action_of`
+/// reads those too.
 pub fn action_of(cb: &Callback) -> Option<ActionRef> {
     match &cb.destination {
         Destination::Case { request } => Some(ActionRef { relation_case_id: request.relation_case_id.clone(), unique_id: request.unique_id.clone() }),
-        // Actions committed before they were typed: the TOP call as built, the request as its
-        // second parameter (a stored record read back, not a partner's message).
-        Destination::Top { method, params } if method == "alitrip.serve.workorder.relation" => {
-            let (_, json) = params.iter().find(|(k, _)| k == "receive_relation_case_request")?;
-            let v: Value = serde_json::from_str(json).ok()?;
-            Some(ActionRef {
-                relation_case_id: v.get("relation_case_id")?.as_str()?.to_string(),
-                unique_id: v.get("unique_id")?.as_str()?.to_string(),
-            })
-        }
         _ => None,
     }
 }

@@ -6,7 +6,8 @@
 //! [`fill_caller_info`]: never stored, never logged) and [`REQUEST_PARAM`], the request JSON in
 //! the table order of §1.4 with absent values omitted.
 
-use busgate_domain::cases::{Attributes, OutboundReply, RelationRequest, RelationType, TopErrorResponse};
+use busgate_domain::cases::{ActionRef, Attributes, OutboundReply, RelationRequest, RelationType, TopErrorResponse};
+use busgate_domain::outbox::{Callback, Destination};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -25,6 +26,24 @@ pub const CALLER_INFO_PLACEHOLDER: &str = "<caller_info: filled from configurati
 pub fn fill_caller_info(params: &[(String, String)], app_name: &str, app_secret: &str) -> Vec<(String, String)> {
     let info = serde_json::json!({ "app_name": app_name, "app_secret": app_secret }).to_string();
     params.iter().map(|(k, v)| if k == CALLER_INFO_PARAM { (k.clone(), info.clone()) } else { (k.clone(), v.clone()) }).collect()
+}
+
+/// The case action a callback carries: typed (`Destination::Case`), or — committed before
+/// actions were typed — the TOP call as rendered then, whose [`REQUEST_PARAM`] names it.
+/// `None` for any other callback.
+pub fn action_of(cb: &Callback) -> Option<ActionRef> {
+    if let Destination::Top { method, params } = &cb.destination {
+        if method != RELATION_METHOD {
+            return None;
+        }
+        let (_, json) = params.iter().find(|(k, _)| k == REQUEST_PARAM)?;
+        let v: Value = serde_json::from_str(json).ok()?;
+        return Some(ActionRef {
+            relation_case_id: v.get("relation_case_id")?.as_str()?.to_string(),
+            unique_id: v.get("unique_id")?.as_str()?.to_string(),
+        });
+    }
+    busgate_domain::cases::action_of(cb)
 }
 
 /// `ReceiveRelationCaseRequest` in the table order of §1.4, absent values omitted.

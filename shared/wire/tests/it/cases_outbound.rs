@@ -1,18 +1,30 @@
 //! Collaboration work orders, operator side: partners.md §3.1 F15–F18, operator-opened cases
 //! (§1.6 supplier-owned), outbound validation, outbox callbacks, outcomes, listing.
 
-use crate::cases_support::cases::{
-    action_of, CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind,
-};
+use crate::cases_support::cases::{CaseError, CaseState, EntryKind, OutboundOutcome, OutboundReply, OutcomeEffect, Owner, RelationType, SendKind};
 use crate::cases_support::{cases, Info};
 use busgate_domain::cases::ActionRef;
 use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Store;
 use busgate_wire::relation::RelationAnswer;
-use busgate_wire::relation::{fill_caller_info, parse_reply, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM};
+use busgate_wire::relation::{action_of, fill_caller_info, parse_reply, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
+
+/// What the outbox worker does once a relation callback has its final outcome: the action it
+/// carries (typed, or a TOP call stored before actions were typed) records it.
+async fn record_callback_outcome(
+    store: &dyn Store,
+    cb: &Callback,
+    outcome: &OutboundOutcome,
+    now: DateTime<Utc>,
+) -> Result<Option<OutcomeEffect>, CaseError> {
+    match action_of(cb) {
+        None => Ok(None),
+        Some(a) => cases::record_outcome(store, &a.relation_case_id, &a.unique_id, outcome, now).await.map(Some),
+    }
+}
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 2, 0, 0).unwrap()
@@ -62,7 +74,7 @@ fn accepted(case_id: Option<&str>, slafz: Option<&str>) -> OutboundOutcome {
 async fn opened(store: &dyn Store, case_id: &str) -> String {
     let r = cases::open(store, "444444444", "请协助改签", "op1", now()).await.unwrap();
     let cb = callback(store, r.callback_id.as_deref().unwrap()).await;
-    let e = cases::record_callback_outcome(store, &cb, &accepted(Some(case_id), None), now()).await.unwrap();
+    let e = record_callback_outcome(store, &cb, &accepted(Some(case_id), None), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::Applied { state: CaseState::Open }));
     r.relation_case_id
 }
@@ -124,7 +136,7 @@ async fn f15_operator_start_then_fliggy_accepts() {
         r#"{{"alitrip_serve_workorder_relation_response":{{"result":true,"data":{{"case_id":"000000","relation_case_id":"{rcid}","slafz":"2024-05-01 18:00:00"}},"request_id":"x"}}}}"#
     );
     let reply = parse_reply(&answer).unwrap();
-    let e = cases::record_callback_outcome(&store, cb, &OutboundOutcome::Accepted(reply), now()).await.unwrap();
+    let e = record_callback_outcome(&store, cb, &OutboundOutcome::Accepted(reply), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::Applied { state: CaseState::Open }));
     let d = cases::show(&store, "000000").await.unwrap();
     assert_eq!(d.case.relation_case_id, rcid);
@@ -147,7 +159,7 @@ async fn f16_refused_result_is_surfaced_and_changes_no_state() {
     assert_eq!(req["relation_case_id"], rcid.as_str());
     assert_eq!(req["relation_type"], "result");
     let reply = parse_reply(r#"{"result":false,"msg_code":"001","error_msg":"失败"}"#).unwrap();
-    let e = cases::record_callback_outcome(&store, &cb, &OutboundOutcome::Accepted(reply.clone()), now()).await.unwrap();
+    let e = record_callback_outcome(&store, &cb, &OutboundOutcome::Accepted(reply.clone()), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::Failed { error: "001: 失败".into() }));
     let d = cases::show(&store, &rcid).await.unwrap();
     assert_eq!(d.case.state, CaseState::Open);
@@ -157,7 +169,7 @@ async fn f16_refused_result_is_surfaced_and_changes_no_state() {
     let listed = cases::list(&store, true, None).await.unwrap();
     assert_eq!(listed[0].last_error.as_deref(), Some("001: 失败"));
     // Reported twice: recorded once.
-    let again = cases::record_callback_outcome(&store, &cb, &OutboundOutcome::Accepted(reply), now()).await.unwrap();
+    let again = record_callback_outcome(&store, &cb, &OutboundOutcome::Accepted(reply), now()).await.unwrap();
     assert_eq!(again, Some(OutcomeEffect::AlreadyRecorded));
     assert_eq!(cases::show(&store, &rcid).await.unwrap().history.len(), d.history.len());
     // The operator may send the result again: a new action with a new unique_id.
@@ -177,9 +189,9 @@ async fn f17_retries_carry_the_same_unique_id_and_move_the_case_once() {
     assert_eq!(first["unique_id"], r.unique_id.as_deref().unwrap());
     // Timeout (nothing recorded), then success: one transition, reported twice = once.
     let cb = callback(&store, r.callback_id.as_deref().unwrap()).await;
-    let e = cases::record_callback_outcome(&store, &cb, &accepted(None, None), now()).await.unwrap();
+    let e = record_callback_outcome(&store, &cb, &accepted(None, None), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::Applied { state: CaseState::ResultSent }));
-    let e = cases::record_callback_outcome(&store, &cb, &accepted(None, None), now()).await.unwrap();
+    let e = record_callback_outcome(&store, &cb, &accepted(None, None), now()).await.unwrap();
     assert_eq!(e, Some(OutcomeEffect::AlreadyRecorded));
     let d = cases::show(&store, &rcid).await.unwrap();
     assert_eq!(d.case.state, CaseState::ResultSent);
@@ -409,7 +421,7 @@ async fn outcome_of_an_unknown_action() {
     assert!(matches!(cases::record_outcome(&store, "R0", "nope", &accepted(None, None), now()).await, Err(CaseError::CaseNotFound(_))));
     // A callback that is not a relation callback.
     let other = Callback::top("CB1", "taobao.bus.item.notify", "p", "{}".into(), "x", now());
-    assert_eq!(cases::record_callback_outcome(&store, &other, &accepted(None, None), now()).await.unwrap(), None);
+    assert_eq!(record_callback_outcome(&store, &other, &accepted(None, None), now()).await.unwrap(), None);
     assert_eq!(action_of(&other), None);
 }
 
