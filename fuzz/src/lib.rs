@@ -24,7 +24,8 @@ use serde_json::Value;
 pub type Target = fn(&[u8]);
 
 /// Every target by name (the names of `fuzz/fuzz_targets/*.rs` and of the seed directories).
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
+    ("json_parse", json_parse),
     ("wire_json", wire_json),
     ("signing_verify", signing_verify),
     ("signing_tamper", signing_tamper),
@@ -86,6 +87,42 @@ impl Encoder {
     pub fn rest(mut self, r: &[u8]) -> Vec<u8> {
         self.0.extend_from_slice(r);
         self.0
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// busgate_json
+
+/// The one strict JSON intake: never panics; accepts exactly what serde_json accepts (except
+/// numbers past f64, which it keeps as text, and nesting past serde_json's recursion limit);
+/// places an early end of an ASCII input where serde_json does; an accepted document's
+/// canonical text parses back to the same canonical text, and every value's line is within
+/// the input.
+pub fn json_parse(data: &[u8]) {
+    let ours = busgate_json::parse(data, 200);
+    let theirs = serde_json::from_slice::<Value>(data);
+    let serde_refused_for_range = |e: &serde_json::Error| {
+        let m = e.to_string();
+        m.starts_with("number out of range") || m.starts_with("recursion limit exceeded")
+    };
+    match (&ours, &theirs) {
+        (Ok(node), _) => {
+            if let Err(e) = &theirs {
+                assert!(serde_refused_for_range(e), "we accept what serde_json refuses: {e}");
+            }
+            let lines = 1 + data.iter().filter(|&&b| b == b'\n').count();
+            assert!((1..=lines).contains(&node.line), "line {} outside 1..={lines}", node.line);
+            let text = busgate_json::canonical(node);
+            let again = busgate_json::parse(text.as_bytes(), 200).unwrap_or_else(|e| panic!("canonical text refused: {e}"));
+            assert_eq!(busgate_json::canonical(&again), text, "canonical text is not a fixed point");
+        }
+        (Err(busgate_json::Error::TooDeep { .. }), Err(e)) => assert!(serde_refused_for_range(e), "too deep, serde_json says: {e}"),
+        (Err(e), Ok(_)) => panic!("we refuse what serde_json accepts: {e}"),
+        (Err(busgate_json::Error::Syntax(e)), Err(s)) => {
+            if s.classify() == serde_json::error::Category::Eof && data.is_ascii() {
+                assert_eq!((e.line, e.column), (s.line(), s.column()), "early end placed elsewhere than serde_json's {s}");
+            }
+        }
     }
 }
 
@@ -679,6 +716,13 @@ pub fn bus_bodies(route: Route) -> Vec<String> {
 pub fn seeds(target: &str) -> Vec<Vec<u8>> {
     let all_bodies = || Route::ALL.into_iter().flat_map(bus_bodies).map(String::into_bytes);
     match target {
+        "json_parse" => {
+            let mut v: Vec<Vec<u8>> =
+                ["wire_json", "notices_validate", "cases_parse_inbound", "catalogue_parse_import"].into_iter().flat_map(seeds).collect();
+            v.push(br#"{"a":[1,-0.5e3,"\ud83d\ude8c",{"b":null}],"a":true}"#.to_vec());
+            v.push(b"[\n  1,\n  2,\n]".to_vec());
+            v
+        }
         "wire_json" => {
             let mut v: Vec<Vec<u8>> = all_bodies().collect();
             v.push(br#"{"a":1,"a":2}"#.to_vec());

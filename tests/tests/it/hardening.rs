@@ -326,6 +326,11 @@ fn fuzz_target(name: &str, cases: u32) {
 }
 
 #[test]
+fn json_parse_agrees_with_serde_json() {
+    fuzz_target("json_parse", cases());
+}
+
+#[test]
 fn wire_json_parse_object_and_fields() {
     fuzz_target("wire_json", cases());
 }
