@@ -49,16 +49,26 @@ impl App {
             .as_ref()
     }
 
-    /// The AWS wiring: DynamoDB table and SQS queues named by the configuration.
+    /// The AWS wiring from the operator's machine (aws-config's default chains): DynamoDB
+    /// table and SQS queues named by the configuration.
     pub async fn aws(config: Config) -> App {
-        let (store, queue) = busgate_adapters::aws::connect(&config.aws.table, &config.aws.queue_url, &config.aws.dlq_url).await;
+        App::aws_on(&busgate_adapters::aws_config().await, config)
+    }
+
+    /// The AWS wiring of a Lambda function, configured from its environment alone.
+    pub fn aws_function(config: Config) -> App {
+        App::aws_on(&busgate_adapters::aws::function_config(), config)
+    }
+
+    fn aws_on(sdk: &busgate_adapters::aws::SdkConfig, config: Config) -> App {
+        let (store, queue) = busgate_adapters::aws::connect(sdk, &config.aws.table, &config.aws.queue_url, &config.aws.dlq_url);
         App::new(config, Arc::new(store), Arc::new(queue), Arc::new(SystemClock))
     }
 
     /// The AWS wiring of a function that never sends to the queue (a catalogue read): the
     /// table only, so the function links no SQS client.
-    pub async fn aws_reader(config: Config) -> App {
-        let store = busgate_adapters::aws::connect_store(&config.aws.table).await;
+    pub fn aws_reader(config: Config) -> App {
+        let store = busgate_adapters::aws::connect_store(&busgate_adapters::aws::function_config(), &config.aws.table);
         App::new(config, Arc::new(store), Arc::new(busgate_adapters::NoQueue), Arc::new(SystemClock))
     }
 

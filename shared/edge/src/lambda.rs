@@ -39,7 +39,7 @@ pub async fn init_config(needs: &[Requirement]) -> Result<Config, lambda_runtime
 
 /// [`init_config`], then the store and the outbox queue.
 pub async fn init(needs: &[Requirement]) -> Result<App, lambda_runtime::Error> {
-    Ok(App::aws(init_config(needs).await?).await)
+    Ok(App::aws_function(init_config(needs).await?))
 }
 
 /// The request side of the glue: an API Gateway (payload v2) request as the pipeline's
@@ -99,7 +99,7 @@ pub async fn run_fenbeitong() -> Result<(), lambda_runtime::Error> {
         tracing::error!(error = %e, "init failed");
         lambda_runtime::Error::from(format!("configuration: {e}"))
     })?;
-    let app = App::aws(config).await;
+    let app = App::aws_function(config);
     serve_http(app, |app, req| async move { crate::inbound::pipeline::handle_fenbeitong(&app, req).await }).await
 }
 

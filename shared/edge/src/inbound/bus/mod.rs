@@ -32,10 +32,10 @@ pub trait Interface: Send + Sync + 'static {
 
 macro_rules! wiring {
     (reads, $config:expr) => {
-        App::aws_reader($config).await
+        App::aws_reader($config)
     };
     (writes, $config:expr) => {
-        App::aws($config).await
+        App::aws_function($config)
     };
 }
 
