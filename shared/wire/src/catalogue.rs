@@ -7,6 +7,8 @@ use busgate_domain::catalogue::{City, Departure, SeatsAnswer, ToCity};
 use busgate_domain::gmt8;
 use serde::Serialize;
 
+use crate::fliggy::Data;
+
 const TIME: &str = "%H:%M";
 
 /// §3.1: `fromCityList`.
@@ -106,7 +108,7 @@ struct DepartureView<'a> {
 }
 
 /// A departure's `lineSchedule[]` element as JSON text without its closing brace, so that the
-/// caller appends the live `"leftTicketCnt":n}` ([`close_departure`]). A pure function of the
+/// live `"leftTicketCnt":n}` is appended per request ([`lines`]). A pure function of the
 /// departure: the edge renders it once per decoded record.
 pub fn open_departure(dep: &Departure) -> String {
     let line = &dep.line;
@@ -127,10 +129,21 @@ pub fn open_departure(dep: &Departure) -> String {
     text
 }
 
-/// Appends the live seat count and closes an element opened by [`open_departure`].
-pub fn close_departure(out: &mut String, left_ticket_cnt: i64) {
+/// §3.3's answer: `lineSchedule`, each element opened by [`open_departure`] and closed with
+/// its live seat count.
+pub fn lines<'a>(departures: impl ExactSizeIterator<Item = (&'a str, i64)>) -> Data {
     use std::fmt::Write;
-    let _ = write!(out, r#","leftTicketCnt":{}}}"#, left_ticket_cnt.max(0));
+    let mut out = String::with_capacity(64 + departures.len() * 1024);
+    out.push_str(r#"{"lineSchedule":["#);
+    for (i, (open, left_ticket_cnt)) in departures.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(open);
+        let _ = write!(out, r#","leftTicketCnt":{}}}"#, left_ticket_cnt.max(0));
+    }
+    out.push_str("]}");
+    Data::rendered(out)
 }
 
 /// §3.4: seats and price.

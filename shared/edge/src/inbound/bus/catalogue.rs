@@ -66,17 +66,8 @@ pub async fn lines(app: &App, f: Fields<'_>) -> Answer {
         line_id: f.opt_id("lineId")?,
     };
     let listed = catalogue::list_departures(app.store.as_ref(), &q, app.clock.now()).await.map_err(store_failure)?;
-    let mut out = String::with_capacity(64 + listed.len() * 1024);
-    out.push_str(r#"{"lineSchedule":["#);
-    for (i, l) in listed.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&rendered(&l.departure));
-        wire::close_departure(&mut out, l.left_ticket_cnt);
-    }
-    out.push_str("]}");
-    Ok(Data::rendered(out))
+    let elements: Vec<(Arc<str>, i64)> = listed.iter().map(|l| (rendered(&l.departure), l.left_ticket_cnt)).collect();
+    Ok(wire::lines(elements.iter().map(|(open, left)| (&**open, *left))))
 }
 
 /// §3.4 seats and price (live).
