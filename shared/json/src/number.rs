@@ -59,21 +59,6 @@ pub fn exact_number(text: &str) -> Option<ExactNumber> {
     Some(ExactNumber { negative, digits: all, exponent })
 }
 
-impl ExactNumber {
-    /// The value as a non-negative integer, if it is one that fits (`100`, `1e2`, `100.00`).
-    pub fn to_u64(&self) -> Option<u64> {
-        if self.digits.is_empty() {
-            return Some(0);
-        }
-        if self.negative || self.exponent < 0 || self.digits.len() as i64 + self.exponent > 20 {
-            return None;
-        }
-        let mut text = self.digits.clone();
-        text.extend(std::iter::repeat_n('0', self.exponent as usize));
-        text.parse().ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,10 +71,5 @@ mod tests {
         for bad in ["", "-", "1.", ".5", "1e", "1e1234567890", "0x10", "1,5"] {
             assert_eq!(exact_number(bad), None, "{bad}");
         }
-        assert_eq!(exact_number("1e2").unwrap().to_u64(), Some(100));
-        assert_eq!(exact_number("18446744073709551615").unwrap().to_u64(), Some(u64::MAX));
-        assert_eq!(exact_number("18446744073709551616").unwrap().to_u64(), None);
-        assert_eq!(exact_number("1.5").unwrap().to_u64(), None);
-        assert_eq!(exact_number("-1").unwrap().to_u64(), None);
     }
 }
