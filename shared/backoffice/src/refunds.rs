@@ -38,6 +38,8 @@ pub async fn list(app: &App, pending_only: bool, days: u32) -> Result<AdminOutpu
         let Some(order) = orders::get_order(store, &p.alitrip_order_id).await.map_err(|e| e.to_string())? else { continue };
         let Some(r) = order.refund(&p.refund_id) else { continue };
         let tickets: Vec<&str> = r.lines.iter().map(|l| l.ticket_id.as_str()).collect();
+        // What Fliggy was told of a rejection: the operator's words or the default.
+        let rejection = (r.state == RefundState::Failed).then(|| busgate_wire::orders::refund_rejection_reason(r.fail_reason.as_deref()).to_string());
         rows.push(vec![
             r.refund_id.clone(),
             state(r.state).to_string(),
@@ -47,7 +49,7 @@ pub async fn list(app: &App, pending_only: bool, days: u32) -> Result<AdminOutpu
             fen_to_yuan(r.total),
             local_time(r.created_at),
             or_dash(r.decided_at.map(local_time).as_deref()),
-            or_dash(r.fail_reason.as_deref()),
+            or_dash(rejection.as_deref()),
         ]);
         items.push(json!({
             "refund_id": r.refund_id,
@@ -60,7 +62,7 @@ pub async fn list(app: &App, pending_only: bool, days: u32) -> Result<AdminOutpu
             "accepted_at": local_time(r.created_at),
             "decided_at": r.decided_at.map(local_time),
             "reason": r.reason,
-            "reject_reason": r.fail_reason,
+            "reject_reason": rejection,
         }));
     }
     let text = if rows.is_empty() {
@@ -192,13 +194,14 @@ pub async fn stopped_departure(app: &App, schedule_id: &str) -> Result<(String, 
         plural(r.issues_failed, "pending issue"),
         plural(r.callback_ids.len(), "callback"),
     );
-    for (order, why) in &r.errors {
+    let errors: Vec<(&str, String)> = r.errors.iter().map(|(o, e)| (o.as_str(), busgate_wire::orders::describe(e))).collect();
+    for (order, why) in &errors {
         text.push_str(&format!("\n  order {order} not refunded: {why}"));
     }
     if !r.errors.is_empty() {
         text.push_str("\nrun the same command again to refund them (refunded tickets are not paid twice)");
     }
-    let errors: Vec<Value> = r.errors.iter().map(|(o, why)| json!({"order_id": o, "error": why})).collect();
+    let errors: Vec<Value> = errors.iter().map(|(o, why)| json!({"order_id": o, "error": why})).collect();
     let json = json!({
         "orders_refunded": r.orders_refunded,
         "tickets_refunded": r.tickets_refunded,

@@ -195,7 +195,7 @@ pub fn history(o: &Order) -> Vec<HistoryEntry> {
         h.push(HistoryEntry { at: t, what: "出票成功".into() });
     }
     if let Some(t) = o.ended_at {
-        let why = o.book_fail_msg.as_deref().map(|m| format!(":{m}")).unwrap_or_default();
+        let why = busgate_wire::orders::book_fail_text(o).map(|m| format!(":{m}")).unwrap_or_default();
         let what = match o.status {
             OrderStatus::Cancelled => "订单取消",
             _ => "订单关闭",
@@ -211,14 +211,17 @@ pub fn history(o: &Order) -> Vec<HistoryEntry> {
         if let Some(t) = r.decided_at {
             let what = match r.state {
                 RefundState::Succeeded => format!("退票成功 {},退款 {} 元", r.refund_id, orders::fen_to_yuan(r.total)),
-                RefundState::Failed => format!("退票失败 {}:{}", r.refund_id, r.fail_reason.as_deref().unwrap_or("-")),
+                RefundState::Failed => {
+                    format!("退票失败 {}:{}", r.refund_id, busgate_wire::orders::refund_rejection_reason(r.fail_reason.as_deref()))
+                }
                 RefundState::Pending => continue,
             };
             h.push(HistoryEntry { at: t, what });
         }
     }
     for m in &o.money_refunds {
-        h.push(HistoryEntry { at: m.at, what: format!("退款 {} 元 ({}):{}", orders::fen_to_yuan(m.total), m.serial, m.reason) });
+        let reason = busgate_wire::orders::money_refund_reason(m.kind, m.force, &m.reason);
+        h.push(HistoryEntry { at: m.at, what: format!("退款 {} 元 ({}):{}", orders::fen_to_yuan(m.total), m.serial, reason) });
     }
     h.sort_by_key(|e| e.at);
     h

@@ -66,4 +66,4 @@ pub use queries::{
     SeatsRequest, StoppedQuery, ToCity,
 };
 pub use records::{departure_key, load_departure, load_departure_cached, load_departure_record, seats_key, DepartureCache, LoadedDeparture};
-pub use refund::{refund_quote, RefundQuote};
+pub use refund::{refund_quote, NotRefundable, RefundQuote};

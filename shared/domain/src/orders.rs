@@ -10,7 +10,8 @@
 //!   [`decide_refund`], operator money refunds [`money_refund`], counter refunds
 //!   [`offline_refund`] and [`refund_stopped_departure`] (§4.4, §8.5, §8.6).
 //! * [`error`]: what the operations answer ([`Reply`] of a typed outcome) and refuse
-//!   ([`OrderError`]); `busgate_wire::orders` renders both for Fliggy.
+//!   ([`OrderError`], with a typed [`Reason`] from [`reason`]); `busgate_wire::orders` renders
+//!   both for Fliggy, its words included.
 //! * [`callbacks`]: the TOP payloads of §4.2–§4.4 and the fen-to-yuan rule of §4.1.
 //!
 //! Every state change is decided from records read, then committed in one conditional
@@ -39,6 +40,7 @@ pub mod create;
 pub mod error;
 pub mod lifecycle;
 pub mod model;
+pub mod reason;
 pub mod records;
 pub mod refunds;
 
@@ -50,6 +52,7 @@ pub use model::{
     CertType, ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Passenger, PassengerType, Refund, RefundLine, RefundState, RefusalCode,
     Ticket, TicketStatus,
 };
+pub use reason::{Mismatch, Reason};
 pub use records::{
     alitrip_id_of, get_order, list_issuing, list_locked, list_pending_refunds, list_refunds_created_on, orders_created_on, orders_of_departure,
     OrderRecord, RefundPointer, Settings,

@@ -142,7 +142,10 @@ pub struct RefundDecision {
     pub ticket: Option<RefundedTicket>,
     pub amount: i64,
     pub success: bool,
-    pub reason: String,
+    /// The operator's words on a rejection (none: wire's default words; callbacks queued
+    /// before hold the words then chosen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub depart: DateTime<Utc>,
     pub decided_at: DateTime<Utc>,
 }

@@ -3,8 +3,9 @@
 //! business parameter, a JSON string with snake_case keys in table order and absent values
 //! omitted.
 
+use crate::orders::{force_reason_code, money_refund_reason, refund_rejection_reason};
 use busgate_domain::orders::records::wire_time;
-use busgate_domain::orders::{fen_to_yuan, CertType, ForceReason, MoneyRefund, Order};
+use busgate_domain::orders::{fen_to_yuan, CertType, MoneyRefund, Order};
 use busgate_domain::outbox::{BusCallback, Destination, RefundDecision};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -235,7 +236,8 @@ pub fn refund_confirm_payload(decision: &RefundDecision) -> String {
         agent_return_mode: "online",
         refund_scene: "common",
         agent_return_ticket_code: (!success).then_some(REFUND_FAILURE_CODE),
-        agent_ext_attr: (!success).then(|| serde_json::to_string(&ExtAttr { reason }).expect("ext attr serialises")),
+        agent_ext_attr: (!success)
+            .then(|| serde_json::to_string(&ExtAttr { reason: refund_rejection_reason(reason.as_deref()) }).expect("ext attr serialises")),
     };
     serde_json::to_string(&payload).expect("payload serialises")
 }
@@ -265,10 +267,10 @@ pub fn multiple_refund_payload(order: &Order, m: &MoneyRefund) -> String {
     let p = MultipleRefund {
         agent_order_id: &order.agent_order_id,
         main_biz_order_id: main_biz_order_id(&order.alitrip_order_id),
-        agent_refund_reason: &m.reason,
+        agent_refund_reason: money_refund_reason(m.kind, m.force, &m.reason),
         agent_refund_trans_no: &m.serial,
         refund_scene: if m.force.is_some() { "force" } else { "common" },
-        refund_scene_official_reason_code: m.force.map(ForceReason::code),
+        refund_scene_official_reason_code: m.force.map(force_reason_code),
         total_refund_amount: m.total,
         refund_ticket_detail_list: m
             .lines

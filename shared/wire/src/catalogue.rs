@@ -3,7 +3,9 @@
 //! derive `Serialize`; stations, segment prices, transfer points and refund tiers are the
 //! catalogue model's own serde form, which follows §3.3's tables (its tests pin the names).
 
-use busgate_domain::catalogue::{City, Departure, SeatsAnswer, ToCity};
+use std::borrow::Cow;
+
+use busgate_domain::catalogue::{City, Departure, SeatsAnswer, SegmentError, ToCity};
 use busgate_domain::gmt8;
 use serde::Serialize;
 
@@ -192,5 +194,17 @@ pub fn stopped(deps: &[Departure]) -> Stopped<'_> {
                 stop_reason: dep.stop.as_ref().map(|s| s.reason.as_str()),
             })
             .collect(),
+    }
+}
+
+/// Why a segment cannot be sold, as a `1401` detail (the seat query's and create's).
+pub fn segment_text(e: &SegmentError) -> Cow<'_, str> {
+    match e {
+        SegmentError::UnknownFromStation(s) => Cow::Owned(format!("上车站{s}不存在")),
+        SegmentError::UnknownToStation(s) => Cow::Owned(format!("下车站{s}不存在")),
+        SegmentError::NotBoarding(s) => Cow::Owned(format!("{s}不可上车")),
+        SegmentError::NotAlighting(s) => Cow::Owned(format!("{s}不可下车")),
+        SegmentError::OutOfOrder => Cow::Borrowed("下车站须在上车站之后"),
+        SegmentError::NoPrice => Cow::Borrowed("该区间不售票"),
     }
 }

@@ -102,7 +102,7 @@ pub fn seats_failure(e: &busgate_domain::catalogue::SeatsError) -> Failure {
     use busgate_domain::catalogue::SeatsError;
     match e {
         SeatsError::UnknownSchedule => Failure::plain(RetCode::UnknownSchedule),
-        SeatsError::Segment(detail) => Failure::mismatch(&detail.to_string()),
+        SeatsError::Segment(problem) => Failure::mismatch(&crate::catalogue::segment_text(problem)),
         SeatsError::Store(_) => Failure::plain(RetCode::SystemError),
     }
 }

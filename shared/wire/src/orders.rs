@@ -3,9 +3,13 @@
 //! Numbers exactly as the tables say, times GMT+8 `yyyy-MM-dd HH:mm:ss`, absent values
 //! omitted) and the mapping of order refusals to `retCode`/`retDesc`.
 
+use std::borrow::Cow;
+
+use busgate_domain::catalogue::NotRefundable;
 use busgate_domain::orders::records::wire_time;
 use busgate_domain::orders::{
-    Order, OrderAt, OrderError, OrderStatus, Passenger, PassengerType, Refund, RefundAccepted, RefundFee, RefusalCode, Ticket, TicketStatus,
+    ForceReason, Mismatch, MoneyRefundKind, Order, OrderAt, OrderError, OrderStatus, Passenger, PassengerType, Reason, Refund, RefundAccepted,
+    RefundFee, RefusalCode, Ticket, TicketStatus,
 };
 use serde::Serialize;
 
@@ -89,15 +93,99 @@ fn not_issuing_text(s: OrderStatus) -> String {
     format!("订单状态为{}({}),不在出票中", status_code(s), status_desc(s))
 }
 
+/// The words Fliggy shows the passenger for a reason (`retDesc`, `bookFaildMsg`,
+/// `refundDesc`); the operator's own words as they are.
+pub fn reason_text(r: &Reason) -> Cow<'_, str> {
+    Cow::Borrowed(match r {
+        Reason::Mismatch(m) => return Cow::Owned(format!("{}: {}", RetCode::ScheduleMismatch.default_desc(), mismatch_text(m))),
+        Reason::SurchargeChanged => "退票手续费已变更,请重新查询",
+        Reason::OrderCancelled => "订单已取消",
+        Reason::OrderClosed => "订单已关闭",
+        Reason::OrderNotIssued => "订单未出票",
+        Reason::OrderPaid => "订单已支付,请走退票流程",
+        Reason::Ticket(TicketStatus::Refunding) => "退票中",
+        Reason::Ticket(TicketStatus::Refunded) => "已退票",
+        Reason::Ticket(_) => "未出票",
+        Reason::NotRefundable(n) => return not_refundable_text(*n),
+        Reason::RefundApproved => "退款已同意,不能再拒绝",
+        Reason::RefundRejected => "退款已拒绝,不能再同意",
+        Reason::NothingToRefund => "没有可退的车票",
+        Reason::DepartureNotStopped => "班次未停运",
+        Reason::IssueTimedOut => "出票超时",
+        Reason::IssueFailed => "出票失败",
+        Reason::Said(words) => words,
+    })
+}
+
+/// The detail of a `1401` (§8.1: `班次信息有误,不能下单: <detail>`).
+fn mismatch_text(m: &Mismatch) -> Cow<'_, str> {
+    Cow::Borrowed(match m {
+        Mismatch::NotOnSale => "不在售票时间内",
+        Mismatch::TimeChanged => "发车时间已变更",
+        Mismatch::Segment { problem } => return crate::catalogue::segment_text(problem),
+        Mismatch::PickUpOutsideArea => "上车地址不在服务范围内",
+        Mismatch::DropOffOutsideArea => "下车地址不在服务范围内",
+        Mismatch::NoChildFare => "该区间无儿童票",
+        Mismatch::PriceChanged => "价格已变更",
+    })
+}
+
+/// A refusing refund tier (§3.3.1): `发车前{b}小时内不可退票` when a = 0,
+/// `发车前{a}小时以上不可退票` on the last tier, `发车前{a}-{b}小时不可退票` otherwise.
+fn not_refundable_text(n: NotRefundable) -> Cow<'static, str> {
+    match n {
+        NotRefundable::Departed => Cow::Borrowed("已发车,不可退票"),
+        NotRefundable::Tier { min_hours, max_hours: None } => Cow::Owned(format!("发车前{min_hours}小时以上不可退票")),
+        NotRefundable::Tier { min_hours: 0, max_hours: Some(b) } => Cow::Owned(format!("发车前{b}小时内不可退票")),
+        NotRefundable::Tier { min_hours, max_hours: Some(b) } => Cow::Owned(format!("发车前{min_hours}-{b}小时不可退票")),
+    }
+}
+
+/// `refund_scene_official_reason_code` of a forced refund (§4.4).
+pub fn force_reason_code(f: ForceReason) -> &'static str {
+    match f {
+        ForceReason::Stopped => "0",
+        ForceReason::Weather => "1",
+        ForceReason::Epidemic => "2",
+    }
+}
+
+/// `agent_refund_reason` of an operator money refund: the operator's words, or those of
+/// its kind.
+pub fn money_refund_reason(kind: MoneyRefundKind, force: Option<ForceReason>, words: &str) -> &str {
+    if !words.trim().is_empty() {
+        return words;
+    }
+    match (kind, force) {
+        (_, Some(ForceReason::Stopped)) => "班次停运",
+        (_, Some(ForceReason::Weather)) => "天气原因",
+        (_, Some(ForceReason::Epidemic)) => "疫情原因",
+        (MoneyRefundKind::Counter, None) => "线下退票",
+        _ => "退款",
+    }
+}
+
+/// The reason of a rejected async refund (`agent_ext_attr`): the operator's words or 退票失败.
+pub fn refund_rejection_reason(words: Option<&str>) -> &str {
+    words.filter(|w| !w.trim().is_empty()).unwrap_or("退票失败")
+}
+
+/// Why an issue failed (`bookFaildMsg`): the reason recorded, or its code's words.
+pub fn book_fail_text(order: &Order) -> Option<Cow<'_, str>> {
+    order.book_fail.as_ref().map(reason_text).or_else(|| order.book_fail_code.map(|c| Cow::Borrowed(refusal(c).default_desc())))
+}
+
 /// An order refusal in the bus envelope (§2.4). A busy or failed store answers
 /// `system-error`; its detail is for the caller to log, never sent.
 pub fn failure(e: OrderError) -> Failure {
     match e {
         OrderError::NotFound => Failure::plain(RetCode::OrderNotFound),
-        OrderError::InvalidState(text) => Failure::new(RetCode::InvalidState, text),
+        OrderError::InvalidState(reason) => Failure::new(RetCode::InvalidState, reason_text(&reason)),
         OrderError::NotIssuing(s) => Failure::new(RetCode::InvalidState, not_issuing_text(s)),
         OrderError::Invalid { path, problem } => Failure::invalid(FieldError::new(path, problem)),
-        OrderError::Refused { code, desc } => Failure::new(refusal(code), desc),
+        OrderError::WholeOrderOnly => Failure::invalid(FieldError::new("passengerList", "该线路仅支持整单退")),
+        OrderError::Refused { code, detail: None } => Failure::plain(refusal(code)),
+        OrderError::Refused { code, detail: Some(reason) } => Failure::new(refusal(code), reason_text(&reason)),
         OrderError::Busy(_) | OrderError::Store(_) => Failure::plain(RetCode::SystemError),
     }
 }
@@ -276,7 +364,7 @@ pub struct Queried<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     book_faild_code: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    book_faild_msg: Option<&'a str>,
+    book_faild_msg: Option<Cow<'a, str>>,
     passenger_list: Vec<PassengerView<'a>>,
 }
 
@@ -299,7 +387,7 @@ pub fn queried(at: &OrderAt) -> Queried<'_> {
         agent_issue_time: order.issued_at.filter(|_| order.status.is_issued()).map(wire_time),
         issue: IssueDetails::of(order),
         book_faild_code: order.book_fail_code.filter(|_| closed).map(|c| refusal(c).code()),
-        book_faild_msg: order.book_fail_msg.as_deref().filter(|_| closed),
+        book_faild_msg: book_fail_text(order).filter(|_| closed),
         passenger_list: passenger_list(order),
     }
 }
@@ -367,7 +455,7 @@ struct TicketFee<'a> {
     refund_amount: i64,
     refundable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    refund_desc: Option<&'a str>,
+    refund_desc: Option<Cow<'a, str>>,
 }
 
 /// The refund fee answer (§3.8).
@@ -402,7 +490,7 @@ pub fn refund_fee(fee: &RefundFee) -> RefundFeeView<'_> {
                     refund_surcharge: f.surcharge,
                     refund_amount: f.amount,
                     refundable: f.refundable,
-                    refund_desc: f.reason.as_deref(),
+                    refund_desc: f.reason.as_ref().map(reason_text),
                 }
             })
             .collect(),
@@ -459,6 +547,7 @@ pub fn refund_accepted(a: &RefundAccepted) -> RefundAcceptedView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use busgate_domain::catalogue::SegmentError;
 
     #[test]
     fn every_refusal_code_reads_back_and_nothing_else_does() {
@@ -504,11 +593,78 @@ mod tests {
     }
 
     #[test]
+    fn every_reason_has_the_words_of_the_spec() {
+        let segment = |problem| Reason::Mismatch(Mismatch::Segment { problem });
+        let tier = |min_hours, max_hours| Reason::NotRefundable(NotRefundable::Tier { min_hours, max_hours });
+        let cases = [
+            (Reason::Mismatch(Mismatch::NotOnSale), "班次信息有误,不能下单: 不在售票时间内"),
+            (Reason::Mismatch(Mismatch::TimeChanged), "班次信息有误,不能下单: 发车时间已变更"),
+            (segment(SegmentError::UnknownFromStation("XX".into())), "班次信息有误,不能下单: 上车站XX不存在"),
+            (segment(SegmentError::UnknownToStation("XX".into())), "班次信息有误,不能下单: 下车站XX不存在"),
+            (segment(SegmentError::NotBoarding("TJ01".into())), "班次信息有误,不能下单: TJ01不可上车"),
+            (segment(SegmentError::NotAlighting("SH02".into())), "班次信息有误,不能下单: SH02不可下车"),
+            (segment(SegmentError::OutOfOrder), "班次信息有误,不能下单: 下车站须在上车站之后"),
+            (segment(SegmentError::NoPrice), "班次信息有误,不能下单: 该区间不售票"),
+            (Reason::Mismatch(Mismatch::PickUpOutsideArea), "班次信息有误,不能下单: 上车地址不在服务范围内"),
+            (Reason::Mismatch(Mismatch::DropOffOutsideArea), "班次信息有误,不能下单: 下车地址不在服务范围内"),
+            (Reason::Mismatch(Mismatch::NoChildFare), "班次信息有误,不能下单: 该区间无儿童票"),
+            (Reason::Mismatch(Mismatch::PriceChanged), "班次信息有误,不能下单: 价格已变更"),
+            (Reason::SurchargeChanged, "退票手续费已变更,请重新查询"),
+            (Reason::OrderCancelled, "订单已取消"),
+            (Reason::OrderClosed, "订单已关闭"),
+            (Reason::OrderNotIssued, "订单未出票"),
+            (Reason::OrderPaid, "订单已支付,请走退票流程"),
+            (Reason::Ticket(TicketStatus::Refunding), "退票中"),
+            (Reason::Ticket(TicketStatus::Refunded), "已退票"),
+            (Reason::Ticket(TicketStatus::NoTicket), "未出票"),
+            (Reason::NotRefundable(NotRefundable::Departed), "已发车,不可退票"),
+            (tier(0, Some(3)), "发车前3小时内不可退票"),
+            (tier(2, Some(12)), "发车前2-12小时不可退票"),
+            (tier(72, None), "发车前72小时以上不可退票"),
+            (Reason::RefundApproved, "退款已同意,不能再拒绝"),
+            (Reason::RefundRejected, "退款已拒绝,不能再同意"),
+            (Reason::NothingToRefund, "没有可退的车票"),
+            (Reason::DepartureNotStopped, "班次未停运"),
+            (Reason::IssueTimedOut, "出票超时"),
+            (Reason::IssueFailed, "出票失败"),
+            (Reason::Said("车辆故障".into()), "车辆故障"),
+        ];
+        for (reason, words) in cases {
+            assert_eq!(reason_text(&reason), words, "{reason:?}");
+        }
+        assert_eq!(money_refund_reason(MoneyRefundKind::Counter, None, ""), "线下退票");
+        assert_eq!(money_refund_reason(MoneyRefundKind::Forced, Some(ForceReason::Weather), " "), "天气原因");
+        assert_eq!(money_refund_reason(MoneyRefundKind::Forced, Some(ForceReason::Stopped), "车辆故障"), "车辆故障");
+        assert_eq!(refund_rejection_reason(None), "退票失败");
+        assert_eq!(refund_rejection_reason(Some("已检票")), "已检票");
+    }
+
+    #[test]
+    fn records_written_before_reasons_were_typed_answer_their_stored_words() {
+        // A stored create refusal and a failed order as earlier versions wrote them.
+        let refused: busgate_domain::orders::model::RefusedCreate = serde_json::from_str(
+            r#"{"alitripOrderId":"1","fingerprint":"f","code":"1401","desc":"班次信息有误,不能下单: 价格已变更","scheduleId":"S","at":"2025-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let f = failure(OrderError::refused(refused.code, refused.detail));
+        assert_eq!((f.code.code(), f.desc.as_str()), ("1401", "班次信息有误,不能下单: 价格已变更"));
+        let stored = Reason::Said("出票超时".into());
+        let f = failure(OrderError::state(stored));
+        assert_eq!(f.desc, "出票超时");
+    }
+
+    #[test]
     fn an_order_refusal_keeps_its_reason_and_an_internal_failure_hides_its_detail() {
-        let f = failure(OrderError::state("订单已取消"));
+        let f = failure(OrderError::state(Reason::OrderCancelled));
         assert_eq!((f.code, f.desc.as_str()), (RetCode::InvalidState, "订单已取消"));
-        let f = failure(OrderError::refused(RefusalCode::NotEnoughSeats, "余票不足"));
+        let f = failure(OrderError::refused(RefusalCode::NotEnoughSeats, None));
         assert_eq!((f.code.code(), f.desc.as_str()), ("1104", "余票不足"));
+        let f = failure(OrderError::refused(RefusalCode::Mismatch, Some(Reason::Mismatch(Mismatch::PriceChanged))));
+        assert_eq!((f.code.code(), f.desc.as_str()), ("1401", "班次信息有误,不能下单: 价格已变更"));
+        let f = failure(OrderError::refused(RefusalCode::Mismatch, Some(Reason::SurchargeChanged)));
+        assert_eq!((f.code.code(), f.desc.as_str()), ("1401", "退票手续费已变更,请重新查询"));
+        let f = failure(OrderError::WholeOrderOnly);
+        assert_eq!((f.code, f.desc.as_str()), (RetCode::InvalidParameter, "passengerList: 该线路仅支持整单退"));
         let f = failure(OrderError::NotIssuing(OrderStatus::Issued));
         assert_eq!(f.desc, "订单状态为3(出票成功),不在出票中");
         let f = failure(OrderError::Busy("twin in flight".into()));

@@ -449,20 +449,22 @@ impl Segment {
     }
 }
 
-/// Why a requested segment cannot be sold (`1401`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a requested segment cannot be sold (`busgate_wire` words it for the passenger; the
+/// `Display` text is for logs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "segment", content = "station", rename_all = "snake_case")]
 pub enum SegmentError {
-    #[error("上车站{0}不存在")]
+    #[error("no boarding station {0} on the line")]
     UnknownFromStation(String),
-    #[error("下车站{0}不存在")]
+    #[error("no alighting station {0} on the line")]
     UnknownToStation(String),
-    #[error("{0}不可上车")]
+    #[error("{0} is not a boarding station")]
     NotBoarding(String),
-    #[error("{0}不可下车")]
+    #[error("{0} is not an alighting station")]
     NotAlighting(String),
-    #[error("下车站须在上车站之后")]
+    #[error("the alighting station comes before the boarding station")]
     OutOfOrder,
-    #[error("该区间不售票")]
+    #[error("the segment has no price")]
     NoPrice,
 }
 

@@ -1,6 +1,7 @@
 //! The refund fee rule (fliggy-bus.md §3.3.1).
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::model::RefundTier;
 
@@ -14,12 +15,19 @@ pub struct RefundQuote {
     pub surcharge: i64,
     /// Money back in fen: price - surcharge when refundable, 0 otherwise.
     pub refund: i64,
-    /// The refusal text when not refundable (`发车前3小时内不可退票`, `已发车,不可退票`).
-    pub desc: Option<String>,
+    /// Why not, when not refundable.
+    pub bar: Option<NotRefundable>,
 }
 
-/// Text of a departure that has left.
-pub const DEPARTED_TEXT: &str = "已发车,不可退票";
+/// Why a ticket cannot be refunded now (`busgate_wire` words it for the passenger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotRefundable {
+    /// The departure has left (or no tier covers the time left).
+    Departed,
+    /// The tier [`min_hours`, `max_hours`) before departure refuses refunds.
+    Tier { min_hours: u32, max_hours: Option<u32> },
+}
 
 const MS_PER_HOUR: i64 = 3_600_000;
 
@@ -34,32 +42,22 @@ pub fn applicable_tier(tiers: &[RefundTier], departure: DateTime<Utc>, now: Date
     tiers.iter().find(|t| i64::from(t.min_hours) * MS_PER_HOUR <= ms && t.max_hours.is_none_or(|b| ms < i64::from(b) * MS_PER_HOUR))
 }
 
-/// The refusal text of a non-refundable tier: `发车前{b}小时内不可退票` when a = 0,
-/// `发车前{a}小时以上不可退票` on the last tier, `发车前{a}-{b}小时不可退票` otherwise.
-pub fn refusal_text(tier: &RefundTier) -> String {
-    match tier.max_hours {
-        None => format!("发车前{}小时以上不可退票", tier.min_hours),
-        Some(b) if tier.min_hours == 0 => format!("发车前{b}小时内不可退票"),
-        Some(b) => format!("发车前{}-{}小时不可退票", tier.min_hours, b),
-    }
-}
-
 /// The refund of a ticket of `price_fen` at `now` for a departure at `departure` (D), by
 /// `tiers` (§3.3.1): the fee is `floor(price × p / 100)`, rounded down in the user's favour;
 /// departed (h < 0) or a refusing tier → not refundable, the surcharge is the whole price and
-/// the refund 0, with the refusal text.
+/// the refund 0, with why.
 pub fn refund_quote(tiers: &[RefundTier], price_fen: i64, departure: DateTime<Utc>, now: DateTime<Utc>) -> RefundQuote {
-    let refuse = |desc: String| RefundQuote { refundable: false, surcharge: price_fen, refund: 0, desc: Some(desc) };
+    let refuse = |bar: NotRefundable| RefundQuote { refundable: false, surcharge: price_fen, refund: 0, bar: Some(bar) };
     if departure < now {
-        return refuse(DEPARTED_TEXT.to_string());
+        return refuse(NotRefundable::Departed);
     }
     match applicable_tier(tiers, departure, now) {
-        None => refuse(DEPARTED_TEXT.to_string()),
-        Some(t) if !t.refundable => refuse(refusal_text(t)),
+        None => refuse(NotRefundable::Departed),
+        Some(t) if !t.refundable => refuse(NotRefundable::Tier { min_hours: t.min_hours, max_hours: t.max_hours }),
         Some(t) => {
             let p = i64::from(t.fee_percent.unwrap_or(0).min(100));
             let surcharge = price_fen.max(0) * p / 100;
-            RefundQuote { refundable: true, surcharge, refund: price_fen - surcharge, desc: None }
+            RefundQuote { refundable: true, surcharge, refund: price_fen - surcharge, bar: None }
         }
     }
 }

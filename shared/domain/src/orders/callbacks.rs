@@ -39,8 +39,16 @@ pub fn book_confirm(order: &Order, success: bool, now: DateTime<Utc>) -> Callbac
 }
 
 /// The refund callbacks (§4.3) of a decided async refund: one per ticket on a per-ticket
-/// refund, one for the order on a whole-order refund.
-pub fn refund_confirms(order: &Order, refund: &Refund, success: bool, reason: &str, depart: DateTime<Utc>, now: DateTime<Utc>) -> Vec<Callback> {
+/// refund, one for the order on a whole-order refund; `reason`: the operator's words on a
+/// rejection.
+pub fn refund_confirms(
+    order: &Order,
+    refund: &Refund,
+    success: bool,
+    reason: Option<&str>,
+    depart: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Callback> {
     let tickets: Vec<(Option<RefundedTicket>, i64)> = if refund.whole_order {
         vec![(None, refund.total)]
     } else {
@@ -70,7 +78,7 @@ pub fn refund_confirms(order: &Order, refund: &Refund, success: bool, reason: &s
                 ticket,
                 amount,
                 success,
-                reason: reason.to_string(),
+                reason: reason.map(str::to_string),
                 depart,
                 decided_at: now,
             });

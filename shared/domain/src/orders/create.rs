@@ -12,6 +12,7 @@ use crate::store::{Condition, Item, Store, StoreError, Write};
 
 use super::error::OrderError;
 use super::model::{Address, Order, OrderStatus, Passenger, PassengerType, RefusalCode, RefusedCreate, Ticket, TicketStatus};
+use super::reason::{Mismatch, Reason};
 use super::records::{self, load_record, membership_item, order_item, pause, refused_item, OrderRecord, Settings, MAX_ATTEMPTS};
 
 /// A custom pick-up or drop-off point as sent (each part optional in the request; all three
@@ -142,20 +143,20 @@ pub struct Accepted {
 pub enum Decision {
     /// Lock the seats.
     Accept(Box<Accepted>),
-    /// A stored refusal with its reason text.
-    Refuse(RefusalCode, String),
+    /// A stored refusal, with what did not match.
+    Refuse(RefusalCode, Option<Mismatch>),
     /// `invalid-parameter`, never stored.
     Invalid(OrderError),
 }
 
-fn mismatch(detail: &str) -> Decision {
-    Decision::Refuse(RefusalCode::Mismatch, RefusalCode::mismatch_text(detail))
+fn mismatch(detail: Mismatch) -> Decision {
+    Decision::Refuse(RefusalCode::Mismatch, Some(detail))
 }
 
 /// The custom point of an area station (§3.5): all three parts required, the coordinates
 /// decimal degrees, the point inside the geofence (boundary included). Ignored for a fixed
 /// point.
-fn custom_point(station: &Station, a: &CustomAddress, prefix: &str, outside: &str) -> Result<Option<Address>, Decision> {
+fn custom_point(station: &Station, a: &CustomAddress, prefix: &str, outside: Mismatch) -> Result<Option<Address>, Decision> {
     if station.station_type != StationType::Area {
         return Ok(None);
     }
@@ -184,32 +185,32 @@ fn custom_point(station: &Station, a: &CustomAddress, prefix: &str, outside: &st
 /// `1401` child fare → `1401` fares → `1104`.
 pub fn decide(req: &CreateRequest, loaded: Option<&LoadedDeparture>, now: DateTime<Utc>) -> Decision {
     let Some(loaded) = loaded else {
-        return Decision::Refuse(RefusalCode::UnknownSchedule, RefusalCode::UnknownSchedule.text().into());
+        return Decision::Refuse(RefusalCode::UnknownSchedule, None);
     };
     let dep = &loaded.departure;
     if req.line_id.as_deref().is_some_and(|id| id != dep.line.id) {
-        return Decision::Refuse(RefusalCode::UnknownSchedule, RefusalCode::UnknownSchedule.text().into());
+        return Decision::Refuse(RefusalCode::UnknownSchedule, None);
     }
     if dep.is_stopped() {
-        return Decision::Refuse(RefusalCode::Stopped, RefusalCode::Stopped.text().into());
+        return Decision::Refuse(RefusalCode::Stopped, None);
     }
     if !dep.on_sale(now) {
-        return mismatch("不在售票时间内");
+        return mismatch(Mismatch::NotOnSale);
     }
     if !dep.matches_request_time(req.from_date, req.from_time) {
-        return mismatch("发车时间已变更");
+        return mismatch(Mismatch::TimeChanged);
     }
     let segment = match dep.segment(req.from_station_code.as_deref(), req.to_station_code.as_deref()) {
         Ok(s) => s,
-        Err(e) => return mismatch(&e.to_string()),
+        Err(problem) => return mismatch(Mismatch::Segment { problem }),
     };
     let from = &dep.line.stations[segment.from_index];
     let to = &dep.line.stations[segment.to_index];
-    let departure_point = match custom_point(from, &req.custom_departure, "customDeparture", "上车地址不在服务范围内") {
+    let departure_point = match custom_point(from, &req.custom_departure, "customDeparture", Mismatch::PickUpOutsideArea) {
         Ok(p) => p,
         Err(d) => return d,
     };
-    let destination_point = match custom_point(to, &req.custom_destination, "customDestination", "下车地址不在服务范围内") {
+    let destination_point = match custom_point(to, &req.custom_destination, "customDestination", Mismatch::DropOffOutsideArea) {
         Ok(p) => p,
         Err(d) => return d,
     };
@@ -225,14 +226,14 @@ pub fn decide(req: &CreateRequest, loaded: Option<&LoadedDeparture>, now: DateTi
     for p in &req.passengers {
         match segment.fare(p.passenger_type == Some(PassengerType::Child)) {
             Some(f) => fares.push(f),
-            None => return mismatch("该区间无儿童票"),
+            None => return mismatch(Mismatch::NoChildFare),
         }
     }
     if req.passengers.iter().zip(&fares).any(|(p, f)| p.ticket_price.is_some_and(|tp| tp != *f)) || fares.iter().sum::<i64>() != req.order_amount {
-        return mismatch("价格已变更");
+        return mismatch(Mismatch::PriceChanged);
     }
     if loaded.seats_left < i64::from(req.ticket_count) {
-        return Decision::Refuse(RefusalCode::NotEnoughSeats, RefusalCode::NotEnoughSeats.text().into());
+        return Decision::Refuse(RefusalCode::NotEnoughSeats, None);
     }
     Decision::Accept(Box::new(Accepted { segment, fares, departure_point, destination_point }))
 }
@@ -301,7 +302,7 @@ pub fn build_order(
         issued_at: None,
         ended_at: None,
         book_fail_code: None,
-        book_fail_msg: None,
+        book_fail: None,
         ticket_pwd: None,
         fetch_ticket_spot: None,
         ticket_wicket: None,
@@ -322,7 +323,7 @@ fn stored_answer(record: OrderRecord, fp: &str) -> Result<Order, OrderError> {
     }
     match record {
         OrderRecord::Order(o) => Ok(*o),
-        OrderRecord::Refused(r) => Err(OrderError::refused(r.code, r.desc)),
+        OrderRecord::Refused(r) => Err(OrderError::refused(r.code, r.detail)),
     }
 }
 
@@ -377,19 +378,20 @@ pub async fn create(store: &dyn Store, req: &CreateRequest, now: DateTime<Utc>, 
                 }
                 return Err(e);
             }
-            Decision::Refuse(code, desc) => {
+            Decision::Refuse(code, detail) => {
+                let detail = detail.map(Reason::Mismatch);
                 let r = RefusedCreate {
                     alitrip_order_id: id.to_string(),
                     fingerprint: fp.clone(),
                     code,
-                    desc: desc.clone(),
+                    detail: detail.clone(),
                     schedule_id: req.schedule_id.clone(),
                     at: now,
                 };
                 match store.transact(vec![Write::Put { item: refused_item(&r), condition: Condition::Absent }]).await {
                     Ok(()) => {
                         tracing::info!(alitrip_order_id = id, code = ?code, "create refused (stored)");
-                        return Err(OrderError::refused(code, desc));
+                        return Err(OrderError::refused(code, detail));
                     }
                     Err(StoreError::ConditionFailed { current, .. }) => return stored(current).await,
                     Err(StoreError::Conflict) => pause(attempt).await,

@@ -3,27 +3,30 @@
 use crate::store::StoreError;
 
 use super::model::{Order, OrderStatus, Refund, RefusalCode};
+use super::reason::Reason;
 
 /// A refusal or failure of an order operation, in the business's terms; `busgate_wire`
-/// gives each its partner code and text. The `Display` text is for logs and operators.
+/// gives each its partner code and words. The `Display` text is for logs.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
     /// No such order (a refused create included), or a different Busgate order id.
     #[error("no such order")]
     NotFound,
-    /// The order's state forbids the operation; the reason as the passenger reads it
-    /// (e.g. `订单已取消`).
+    /// The order's state forbids the operation, and why.
     #[error("not allowed in this state: {0}")]
-    InvalidState(String),
+    InvalidState(Reason),
     /// An issue decision on an order that is not waiting for one.
     #[error("the order is not waiting for an issue decision (it is {0:?})")]
     NotIssuing(OrderStatus),
+    /// A partial refund asked on a line that refunds whole orders only.
+    #[error("this line refunds whole orders only")]
+    WholeOrderOnly,
     /// A request field is wrong: `<path>: <problem>`.
     #[error("{path}: {problem}")]
     Invalid { path: String, problem: String },
-    /// The sale is refused for a business reason, with the full reason text.
-    #[error("refused ({code:?}): {desc}")]
-    Refused { code: RefusalCode, desc: String },
+    /// The sale is refused for a business reason: the code's own words, or with a detail.
+    #[error("refused ({code:?}){}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Refused { code: RefusalCode, detail: Option<Reason> },
     /// Contention that did not settle, or a twin still in flight.
     #[error("busy: {0}")]
     Busy(String),
@@ -36,11 +39,11 @@ impl OrderError {
     pub fn invalid(path: impl Into<String>, problem: impl Into<String>) -> Self {
         OrderError::Invalid { path: path.into(), problem: problem.into() }
     }
-    pub fn state(text: impl Into<String>) -> Self {
-        OrderError::InvalidState(text.into())
+    pub fn state(reason: Reason) -> Self {
+        OrderError::InvalidState(reason)
     }
-    pub fn refused(code: RefusalCode, desc: impl Into<String>) -> Self {
-        OrderError::Refused { code, desc: desc.into() }
+    pub fn refused(code: RefusalCode, detail: Option<Reason>) -> Self {
+        OrderError::Refused { code, detail }
     }
 }
 
@@ -81,8 +84,8 @@ pub struct TicketFee {
     /// Fen paid back.
     pub amount: i64,
     pub refundable: bool,
-    /// Why not refundable (a refund rule's text, or the ticket's state).
-    pub reason: Option<String>,
+    /// Why not refundable (the refund rule, or the ticket's state).
+    pub reason: Option<Reason>,
 }
 
 /// The refund fee of every ticket of an issued order.

@@ -10,16 +10,8 @@ use crate::store::{Condition, Store, StoreError, Write};
 use super::callbacks;
 use super::error::{OrderAt, OrderError, Reply};
 use super::model::{Order, OrderStatus, RefusalCode, TicketStatus};
+use super::reason::Reason;
 use super::records::{self, commit, load_record, update_order, wire_time, OrderRecord, Settings, MAX_ATTEMPTS};
-
-/// `bookFaildMsg` of an async issue that missed its deadline (no code, §3.6).
-pub const ISSUE_TIMEOUT_TEXT: &str = "出票超时";
-/// `invalid-state` text of a cancelled order.
-pub const CANCELLED_TEXT: &str = "订单已取消";
-/// Reason of a closed order that recorded no cause.
-pub const CLOSED_TEXT: &str = "订单关闭";
-/// `invalid-state` text of close on a paid order.
-pub const PAID_TEXT: &str = "订单已支付,请走退票流程";
 
 /// A fresh e-ticket number: 80 random bits, RFC 4648 base32 (`A-Z2-7`), no padding.
 pub fn new_e_ticket_no() -> String {
@@ -58,12 +50,13 @@ pub(crate) fn issue(order: &mut Order, dep: &Departure, now: DateTime<Utc>) {
     order.ticket_pwd = Some(pwd);
 }
 
-/// Fails an unissued order (status `4`, tickets `3`) with its cause.
-fn fail(order: &mut Order, code: Option<RefusalCode>, msg: String, now: DateTime<Utc>) {
+/// Fails an unissued order (status `4`, tickets `3`) with its cause: a code, a reason, or
+/// both (no reason: the code's own words).
+fn fail(order: &mut Order, code: Option<RefusalCode>, reason: Option<Reason>, now: DateTime<Utc>) {
     order.status = OrderStatus::Closed;
     order.void_tickets();
     order.book_fail_code = code;
-    order.book_fail_msg = Some(msg);
+    order.book_fail = reason;
     order.ended_at = Some(now);
 }
 
@@ -82,7 +75,7 @@ pub fn expiry(order: &Order, version: u64, now: DateTime<Utc>) -> Option<(Order,
         }
         OrderStatus::Issuing if order.issue_deadline.is_some_and(|d| d <= now) => {
             let mut new = order.clone();
-            fail(&mut new, None, ISSUE_TIMEOUT_TEXT.into(), now);
+            fail(&mut new, None, Some(Reason::IssueTimedOut), now);
             let cb = callbacks::book_confirm(&new, false, now);
             let writes = vec![update_order(&new, version), release_seats(&new), cb.insert()];
             Some((new, writes, vec![cb.id]))
@@ -170,10 +163,9 @@ pub async fn confirm(store: &dyn Store, id: &str, agent_order_id: Option<&str>, 
 }
 
 fn closed_answer(order: &Order) -> OrderError {
-    let msg = order.book_fail_msg.clone().unwrap_or_else(|| CLOSED_TEXT.to_string());
     match order.book_fail_code {
-        Some(code) => OrderError::refused(code, msg),
-        None => OrderError::state(msg),
+        Some(code) => OrderError::refused(code, order.book_fail.clone()),
+        None => OrderError::state(order.book_fail.clone().unwrap_or(Reason::OrderClosed)),
     }
 }
 
@@ -205,7 +197,7 @@ async fn confirm_inner(
                     continue;
                 }
                 if let Some(code) = stopped {
-                    fail(&mut new, Some(code), code.text().into(), now);
+                    fail(&mut new, Some(code), None, now);
                     writes.push(update_order(&new, version));
                     writes.push(release_seats(&new));
                     if commit(store, writes, attempt).await? {
@@ -232,7 +224,7 @@ async fn confirm_inner(
                 return Ok(order);
             }
             OrderStatus::Closed => return Err(closed_answer(&order)),
-            OrderStatus::Cancelled => return Err(OrderError::state(CANCELLED_TEXT)),
+            OrderStatus::Cancelled => return Err(OrderError::state(Reason::OrderCancelled)),
         }
     }
     Err(records::contention())
@@ -265,7 +257,7 @@ async fn close_inner(
                 }
             }
             OrderStatus::Cancelled | OrderStatus::Closed => return Ok(order),
-            _ => return Err(OrderError::state(PAID_TEXT)),
+            _ => return Err(OrderError::state(Reason::OrderPaid)),
         }
     }
     Err(records::contention())
@@ -338,17 +330,14 @@ pub async fn decide_issue(
                 IssueOutcome::Issued
             }
             (true, Some(code), _) => {
-                fail(&mut new, Some(code), code.text().into(), now);
+                fail(&mut new, Some(code), None, now);
                 IssueOutcome::Failed
             }
             _ => {
-                let text = msg
-                    .map(str::trim)
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .or_else(|| fail_code.map(|c| c.text().to_string()))
-                    .unwrap_or_else(|| "出票失败".to_string());
-                fail(&mut new, fail_code, text, now);
+                let said = msg.map(str::trim).filter(|m| !m.is_empty()).map(|m| Reason::Said(m.to_string()));
+                // Without words or a code the passenger reads that the issue failed.
+                let reason = said.or_else(|| fail_code.is_none().then_some(Reason::IssueFailed));
+                fail(&mut new, fail_code, reason, now);
                 IssueOutcome::Failed
             }
         };

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::reason::Reason;
+
 /// Order status (§5.1), serialised as its code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OrderStatus {
@@ -74,14 +76,6 @@ impl TicketStatus {
     pub fn is_valid(self) -> bool {
         matches!(self, TicketStatus::Issued | TicketStatus::RefundFailed)
     }
-    /// Why a ticket in this state cannot be refunded (`refundDesc`, §3.9 step 6).
-    pub fn refusal_text(self) -> &'static str {
-        match self {
-            TicketStatus::Refunding => "退票中",
-            TicketStatus::Refunded => "已退票",
-            _ => "未出票",
-        }
-    }
 }
 
 /// Passenger type (§5.4: family A, `0` adult, `1` child).
@@ -145,22 +139,6 @@ pub enum RefusalCode {
     Mismatch,
 }
 
-impl RefusalCode {
-    /// The official `bookFaildMsg` text [DOC 48229].
-    pub fn text(self) -> &'static str {
-        match self {
-            RefusalCode::Stopped => "班次停运",
-            RefusalCode::NotEnoughSeats => "余票不足",
-            RefusalCode::UnknownSchedule => "查询不到班次",
-            RefusalCode::Mismatch => "班次信息有误,不能下单",
-        }
-    }
-    /// `1401` text with a detail (§8.1): `班次信息有误,不能下单: <detail>`.
-    pub fn mismatch_text(detail: &str) -> String {
-        format!("{}: {detail}", RefusalCode::Mismatch.text())
-    }
-}
-
 /// Force-majeure reason of an operator refund (`refund_scene_official_reason_code`, §4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -174,27 +152,12 @@ pub enum ForceReason {
 }
 
 impl ForceReason {
-    pub fn code(self) -> &'static str {
-        match self {
-            ForceReason::Stopped => "0",
-            ForceReason::Weather => "1",
-            ForceReason::Epidemic => "2",
-        }
-    }
-    /// A default `agent_refund_reason`.
-    pub fn text(self) -> &'static str {
-        match self {
-            ForceReason::Stopped => "班次停运",
-            ForceReason::Weather => "天气原因",
-            ForceReason::Epidemic => "疫情原因",
-        }
-    }
-    /// `stopped`/`weather`/`epidemic` or `0`/`1`/`2`.
+    /// `stopped`, `weather` or `epidemic`, as the operator types it.
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim() {
-            "stopped" | "0" => Some(ForceReason::Stopped),
-            "weather" | "1" => Some(ForceReason::Weather),
-            "epidemic" | "2" => Some(ForceReason::Epidemic),
+            "stopped" => Some(ForceReason::Stopped),
+            "weather" => Some(ForceReason::Weather),
+            "epidemic" => Some(ForceReason::Epidemic),
             _ => None,
         }
     }
@@ -300,6 +263,7 @@ pub struct Refund {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<DateTime<Utc>>,
+    /// The operator's words when it was rejected (none: wire's default words).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
 }
@@ -335,6 +299,9 @@ pub struct MoneyRefund {
     pub kind: MoneyRefundKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force: Option<ForceReason>,
+    /// The operator's words (`agent_refund_reason`); empty: wire's words for the kind or
+    /// the force-majeure reason.
+    #[serde(default)]
     pub reason: String,
     /// (ticketId, fen) in passenger order.
     pub lines: Vec<(String, i64)>,
@@ -389,8 +356,10 @@ pub struct Order {
     pub ended_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub book_fail_code: Option<RefusalCode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub book_fail_msg: Option<String>,
+    /// Why the issue failed (`bookFaildMsg`), beside its code; orders written before reasons
+    /// were typed hold the text under `bookFailMsg`.
+    #[serde(default, alias = "bookFailMsg", deserialize_with = "super::reason::stored", skip_serializing_if = "Option::is_none")]
+    pub book_fail: Option<Reason>,
     /// Boarding code: 6 digits, one per order, set at issue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_pwd: Option<String>,
@@ -464,8 +433,10 @@ pub struct RefusedCreate {
     pub alitrip_order_id: String,
     pub fingerprint: String,
     pub code: RefusalCode,
-    /// The full reason text.
-    pub desc: String,
+    /// What did not match (a `1401`); records written before reasons were typed hold the
+    /// full text under `desc`.
+    #[serde(default, alias = "desc", deserialize_with = "super::reason::stored", skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Reason>,
     pub schedule_id: String,
     pub at: DateTime<Utc>,
 }

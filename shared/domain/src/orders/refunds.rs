@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::catalogue::{load_departure_record, seats_key, LoadedDeparture};
+use crate::catalogue::{load_departure_record, seats_key, LoadedDeparture, NotRefundable};
 use crate::outbox::new_callback_id;
 use crate::store::{Condition, Store, StoreError, Write};
 
@@ -13,29 +13,22 @@ use super::callbacks;
 use super::error::{OrderError, RefundAccepted, RefundFee, Reply, TicketFee};
 use super::lifecycle::{self, departure_unchanged, load_for_call, Live};
 use super::model::{ForceReason, MoneyRefund, MoneyRefundKind, Order, OrderStatus, Refund, RefundLine, RefundState, RefusalCode, TicketStatus};
+use super::reason::Reason;
 use super::records::{
     self, commit, load_record, refund_key, refund_pointer_item, serial_insert, update_order, OrderRecord, RefundPointer, SerialRecord, Settings,
     MAX_ATTEMPTS,
 };
 
-/// `invalid-state` text of an order that was not issued.
-pub const NOT_ISSUED_TEXT: &str = "订单未出票";
-/// `1401` detail of refunds/apply (bare, §8.1).
-pub const SURCHARGE_CHANGED_TEXT: &str = "退票手续费已变更,请重新查询";
-/// `invalid-parameter` problem of a partial request on a whole-order line.
-pub const WHOLE_ORDER_TEXT: &str = "该线路仅支持整单退";
 /// Most tickets of one per-ticket refund decided asynchronously: its decision writes one
 /// `refund.confirm` per ticket, plus the order, the pointer and the seats, in one transaction
 /// of at most 100 writes.
 pub const MAX_ASYNC_REFUND_TICKETS: usize = crate::store::MAX_TRANSACTION_WRITES - 3;
-/// `agent_refund_reason` of a counter refund.
-pub const COUNTER_REFUND_REASON: &str = "线下退票";
 
 fn not_issued_error(status: OrderStatus) -> OrderError {
     OrderError::state(match status {
-        OrderStatus::Closed => "订单已关闭",
-        OrderStatus::Cancelled => "订单已取消",
-        _ => NOT_ISSUED_TEXT,
+        OrderStatus::Closed => Reason::OrderClosed,
+        OrderStatus::Cancelled => Reason::OrderCancelled,
+        _ => Reason::OrderNotIssued,
     })
 }
 
@@ -73,13 +66,13 @@ fn ticket_fee(order: &Order, index: usize, loaded: &LoadedDeparture, now: DateTi
             if q.refundable {
                 (q.surcharge, q.refund.min(t.refundable_money()), true, None)
             } else {
-                (t.price, 0, false, q.desc)
+                (t.price, 0, false, q.bar.map(Reason::NotRefundable))
             }
         }
         TicketStatus::Refunding | TicketStatus::Refunded => {
-            (t.refund_surcharge.unwrap_or(0), t.refund_amount.unwrap_or(0), false, Some(t.status.refusal_text().to_string()))
+            (t.refund_surcharge.unwrap_or(0), t.refund_amount.unwrap_or(0), false, Some(Reason::Ticket(t.status)))
         }
-        _ => (t.price, 0, false, Some(t.status.refusal_text().to_string())),
+        _ => (t.price, 0, false, Some(Reason::Ticket(t.status))),
     };
     TicketFee { passenger: index, surcharge, amount, refundable, reason }
 }
@@ -98,7 +91,7 @@ async fn fee_inner(
 ) -> Result<RefundFee, OrderError> {
     let Live { order, .. } = load_for_call(store, id, agent_order_id, now, cbs).await?;
     if !order.status.is_issued() {
-        return Err(OrderError::state(NOT_ISSUED_TEXT));
+        return Err(OrderError::state(Reason::OrderNotIssued));
     }
     let loaded = departure_of(store, &order).await?;
     let tickets = (0..order.passengers.len()).map(|i| ticket_fee(&order, i, &loaded, now)).collect();
@@ -206,7 +199,7 @@ async fn apply_inner(
             }
             // 4.
             if whole && !valid.iter().all(|i| selected.iter().any(|(j, _)| j == i)) {
-                return Err(OrderError::invalid("passengerList", WHOLE_ORDER_TEXT));
+                return Err(OrderError::WholeOrderOnly);
             }
             // 5.
             let mut set: Vec<String> = selected.iter().map(|(i, _)| order.passengers[*i].ticket.ticket_id.clone()).collect();
@@ -217,12 +210,12 @@ async fn apply_inner(
             }
             // 6.
             if selected.is_empty() {
-                let text = order.passengers.first().map(|p| p.ticket.status.refusal_text()).unwrap_or("未出票");
-                return Err(OrderError::state(text));
+                let status = order.passengers.first().map_or(TicketStatus::NoTicket, |p| p.ticket.status);
+                return Err(OrderError::state(Reason::Ticket(status)));
             }
             selected.sort_by_key(|(i, _)| *i);
             if let Some((i, _)) = selected.iter().find(|(i, _)| !order.passengers[*i].ticket.status.is_valid()) {
-                return Err(OrderError::state(order.passengers[*i].ticket.status.refusal_text()));
+                return Err(OrderError::state(Reason::Ticket(order.passengers[*i].ticket.status)));
             }
             // 7–9.
             let mut lines = Vec::with_capacity(selected.len());
@@ -230,10 +223,10 @@ async fn apply_inner(
                 let p = &order.passengers[*i];
                 let q = loaded.departure.refund_quote(p.ticket.price, now);
                 if !q.refundable {
-                    return Err(OrderError::state(q.desc.unwrap_or_else(|| "不可退票".into())));
+                    return Err(OrderError::state(Reason::NotRefundable(q.bar.unwrap_or(NotRefundable::Departed))));
                 }
                 if shown.is_some_and(|s| s != q.surcharge) {
-                    return Err(OrderError::refused(RefusalCode::Mismatch, SURCHARGE_CHANGED_TEXT));
+                    return Err(OrderError::refused(RefusalCode::Mismatch, Some(Reason::SurchargeChanged)));
                 }
                 lines.push(RefundLine {
                     ticket_id: p.ticket.ticket_id.clone(),
@@ -352,8 +345,8 @@ pub async fn decide_refund(
                     repeated: true,
                 })
             }
-            (RefundState::Succeeded, false) => return Err(OrderError::state("退款已同意,不能再拒绝")),
-            (RefundState::Failed, true) => return Err(OrderError::state("退款已拒绝,不能再同意")),
+            (RefundState::Succeeded, false) => return Err(OrderError::state(Reason::RefundApproved)),
+            (RefundState::Failed, true) => return Err(OrderError::state(Reason::RefundRejected)),
         }
         let depart = load_departure_record(store, &order.schedule_id).await?.map(|l| l.departure.departure_instant()).unwrap_or(order.departure_at);
         let mut new = (*order).clone();
@@ -368,14 +361,14 @@ pub async fn decide_refund(
                 t.refund_amount = None;
             }
         }
-        let fail_text = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or("退票失败").to_string();
+        let words = reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
         let r = new.refunds.iter_mut().find(|r| r.refund_id == refund_id).expect("refund present");
         r.state = if success { RefundState::Succeeded } else { RefundState::Failed };
         r.decided_at = Some(now);
-        r.fail_reason = (!success).then(|| fail_text.clone());
+        r.fail_reason = words.clone().filter(|_| !success);
         let decided = r.clone();
         new.status = new.derived_status();
-        let cbs = callbacks::refund_confirms(&new, &decided, success, &fail_text, depart, now);
+        let cbs = callbacks::refund_confirms(&new, &decided, success, words.as_deref(), depart, now);
         let done = RefundPointer { pending: false, ..pointer };
         let mut writes = vec![
             update_order(&new, version),
@@ -590,8 +583,7 @@ pub async fn money_refund(
             if amount_fen.is_some() {
                 return Err(OrderError::invalid("amount", "a forced refund pays each ticket's price less the money already refunded"));
             }
-            let text = if reason.is_empty() { f.text() } else { reason };
-            forced(store, alitrip_order_id, f, text, now).await
+            forced(store, alitrip_order_id, f, reason, now).await
         }
     }
 }
@@ -600,7 +592,7 @@ async fn forced(store: &dyn Store, id: &str, f: ForceReason, reason: &str, now: 
     let plan = |order: &Order, _: &LoadedDeparture| {
         let picks: Vec<(usize, i64)> = valid_tickets(order).into_iter().map(|i| (i, order.passengers[i].ticket.refundable_money())).collect();
         if picks.is_empty() {
-            return Err(OrderError::state("没有可退的车票"));
+            return Err(OrderError::state(Reason::NothingToRefund));
         }
         Ok(picks)
     };
@@ -637,7 +629,7 @@ pub async fn offline_refund(
                     }
                     let status = order.passengers[i].ticket.status;
                     if !status.is_valid() {
-                        return Err(OrderError::state(format!("{tid}: {}", status.refusal_text())));
+                        return Err(OrderError::invalid(format!("tickets[{n}]"), format!("{tid} cannot be refunded: it is {status:?}")));
                     }
                     out.push(i);
                 }
@@ -646,7 +638,7 @@ pub async fn offline_refund(
             }
         };
         if indexes.is_empty() {
-            return Err(OrderError::state("没有可退的车票"));
+            return Err(OrderError::state(Reason::NothingToRefund));
         }
         let mut picks = Vec::new();
         for i in indexes {
@@ -673,7 +665,7 @@ pub async fn offline_refund(
         }
         Ok(picks)
     };
-    money_action(store, alitrip_order_id, now, MoneyRefundKind::Counter, None, COUNTER_REFUND_REASON, &plan).await
+    money_action(store, alitrip_order_id, now, MoneyRefundKind::Counter, None, "", &plan).await
 }
 
 /// What [`refund_stopped_departure`] did.
@@ -688,8 +680,8 @@ pub struct StoppedRefundReport {
     pub issues_failed: usize,
     /// Callbacks written (hand them to the delivery queue).
     pub callback_ids: Vec<String>,
-    /// Orders that could not be handled (id, reason); run it again for them.
-    pub errors: Vec<(String, String)>,
+    /// Orders that could not be handled, and why; run it again for them.
+    pub errors: Vec<(String, OrderError)>,
 }
 
 /// Refunds every sold ticket (`2`/`6`) of a stopped departure (§4.4): per order one forced
@@ -704,9 +696,10 @@ pub async fn refund_stopped_departure(
 ) -> Result<StoppedRefundReport, OrderError> {
     let loaded = load_departure_record(store, schedule_id).await?.ok_or_else(|| OrderError::invalid("scheduleId", "unknown departure"))?;
     let Some(stop) = &loaded.departure.stop else {
-        return Err(OrderError::state("班次未停运"));
+        return Err(OrderError::state(Reason::DepartureNotStopped));
     };
-    let text = if stop.reason.trim().is_empty() { reason.text().to_string() } else { stop.reason.clone() };
+    // The stop's own reason, or (none) wire's words for the force-majeure reason.
+    let text = stop.reason.trim().to_string();
     let mut report = StoppedRefundReport::default();
     for m in store.query(&records::departure_orders_pk(schedule_id), "").await? {
         let id = m.key.sk.clone();
@@ -729,7 +722,7 @@ pub async fn refund_stopped_departure(
         if let Err(e) = result {
             // A ticket refunded meanwhile is not an error worth repeating.
             if !matches!(e, OrderError::InvalidState(_)) {
-                report.errors.push((id, e.to_string()));
+                report.errors.push((id, e));
             }
         }
     }

@@ -16,7 +16,7 @@ proptest! {
         let q = refund_quote(&demo_refund_tiers(), price, d(), now);
         prop_assert_eq!(q.refund + q.surcharge, price);
         prop_assert!(q.surcharge >= 0 && q.refund >= 0);
-        prop_assert_eq!(q.refundable, q.desc.is_none());
+        prop_assert_eq!(q.refundable, q.bar.is_none());
         if q.refundable {
             // The fee never exceeds 25 % and is rounded down.
             prop_assert!(q.surcharge * 4 <= price);
@@ -24,7 +24,7 @@ proptest! {
             prop_assert_eq!(q.refund, 0);
         }
         if ms < 0 {
-            prop_assert_eq!(q.desc.as_deref(), Some("已发车,不可退票"));
+            prop_assert_eq!(q.bar, Some(NotRefundable::Departed));
         }
     }
 

@@ -53,16 +53,16 @@ fn refund_fee_at_every_tier_boundary() {
     let d = at("2025-03-10 10:00:00");
     let ms = Duration::milliseconds;
     let h = Duration::hours;
-    // (now, price, refundable, surcharge, refund, desc)
-    type Case = (DateTime<Utc>, i64, bool, i64, i64, Option<&'static str>);
+    // (now, price, refundable, surcharge, refund, why not)
+    type Case = (DateTime<Utc>, i64, bool, i64, i64, Option<NotRefundable>);
     let cases: Vec<Case> = vec![
         // departed: just after D
-        (d + ms(1), 2000, false, 2000, 0, Some("已发车,不可退票")),
-        (d + h(5), 2000, false, 2000, 0, Some("已发车,不可退票")),
+        (d + ms(1), 2000, false, 2000, 0, Some(NotRefundable::Departed)),
+        (d + h(5), 2000, false, 2000, 0, Some(NotRefundable::Departed)),
         // exactly D: h = 0 → first tier
-        (d, 2000, false, 2000, 0, Some("发车前3小时内不可退票")),
+        (d, 2000, false, 2000, 0, Some(NotRefundable::Tier { min_hours: 0, max_hours: Some(3) })),
         // [0, 3): just inside 3 h
-        (d - h(3) + ms(1), 2000, false, 2000, 0, Some("发车前3小时内不可退票")),
+        (d - h(3) + ms(1), 2000, false, 2000, 0, Some(NotRefundable::Tier { min_hours: 0, max_hours: Some(3) })),
         // exactly 3 h → 25 %
         (d - h(3), 2000, true, 500, 1500, None),
         (d - h(3), 1999, true, 499, 1500, None),
@@ -82,24 +82,19 @@ fn refund_fee_at_every_tier_boundary() {
         (d - h(4), 1, true, 0, 1, None),
         (d - h(4), 0, true, 0, 0, None),
     ];
-    for (i, (now, price, refundable, surcharge, refund, desc)) in cases.into_iter().enumerate() {
+    for (i, (now, price, refundable, surcharge, refund, bar)) in cases.into_iter().enumerate() {
         let q = refund_quote(&tiers, price, d, now);
-        assert_eq!(
-            q,
-            RefundQuote { refundable, surcharge, refund, desc: desc.map(String::from) },
-            "case {i}: h = {} ms before D",
-            (d - now).num_milliseconds()
-        );
+        assert_eq!(q, RefundQuote { refundable, surcharge, refund, bar }, "case {i}: h = {} ms before D", (d - now).num_milliseconds());
     }
 }
 
 #[test]
-fn refusal_texts_of_middle_and_last_tiers() {
+fn refusals_name_the_middle_and_last_tiers() {
     let tiers =
         vec![RefundTier::fee(0, Some(2), 50), RefundTier::refusing(2, Some(12)), RefundTier::fee(12, Some(72), 20), RefundTier::refusing(72, None)];
     let d = at("2025-03-10 10:00:00");
-    assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(5)).desc.as_deref(), Some("发车前2-12小时不可退票"));
-    assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(100)).desc.as_deref(), Some("发车前72小时以上不可退票"));
+    assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(5)).bar, Some(NotRefundable::Tier { min_hours: 2, max_hours: Some(12) }));
+    assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(100)).bar, Some(NotRefundable::Tier { min_hours: 72, max_hours: None }));
     assert_eq!(refund_quote(&tiers, 1000, d, d - Duration::hours(1)).surcharge, 500);
     assert_eq!(refund_quote(&tiers, 1001, d, d - Duration::hours(13)).surcharge, 200);
 }

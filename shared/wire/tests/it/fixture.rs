@@ -253,12 +253,29 @@ pub mod orders {
     use busgate_domain::orders as domain;
     pub use busgate_domain::orders::*;
     use busgate_domain::store::Store;
-    use busgate_wire::fliggy::Data;
+    use busgate_wire::fliggy::{Data, Failure, RetCode};
     use busgate_wire::orders as wire;
     use chrono::{DateTime, Utc};
     use serde_json::{Map, Value};
 
     type Fields = Map<String, Value>;
+
+    /// A refusal as Fliggy reads it (its code and words), rendered as the bus handlers render it.
+    pub fn words<T>(r: Result<T, OrderError>) -> Result<T, Failure> {
+        r.map_err(wire::failure)
+    }
+    /// `invalid-state` with these words.
+    pub fn state(words: &str) -> Failure {
+        Failure::new(RetCode::InvalidState, words)
+    }
+    /// A refused sale's code with these words.
+    pub fn refused(code: RefusalCode, words: &str) -> Failure {
+        Failure::new(wire::refusal(code), words)
+    }
+    /// `1401` with this detail.
+    pub fn mismatch(detail: &str) -> Failure {
+        Failure::mismatch(detail)
+    }
 
     /// A view's data fields, as the envelope carries them.
     fn fields(data: Data) -> Fields {

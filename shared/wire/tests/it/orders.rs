@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::fixture::orders::{
-    self, callbacks, create, decide_issue, expire_due, get_order, list_issuing, list_locked, orders_of_departure, IssueOutcome, OrderError,
-    OrderStatus, PassengerType, RefusalCode, TicketStatus,
+    self, callbacks, create, decide_issue, expire_due, get_order, list_issuing, list_locked, mismatch, orders_of_departure, refused, state, words,
+    IssueOutcome, OrderError, OrderStatus, PassengerType, Reason, RefusalCode, TicketStatus,
 };
 use crate::fixture::*;
 use busgate_domain::catalogue::{stop_departure, ImportOptions};
@@ -13,14 +13,6 @@ use busgate_domain::outbox::Callback;
 use busgate_domain::store::Store;
 use chrono::{Duration, NaiveTime};
 use serde_json::{json, Value};
-
-fn refused(code: RefusalCode, desc: &str) -> OrderError {
-    OrderError::Refused { code, desc: desc.into() }
-}
-
-fn mismatch(detail: &str) -> OrderError {
-    refused(RefusalCode::Mismatch, &format!("班次信息有误,不能下单: {detail}"))
-}
 
 async fn callback(store: &dyn Store, id: &str) -> (String, String, Value) {
     let item = store.get(&Callback::key(id)).await.unwrap().expect("callback stored");
@@ -101,7 +93,7 @@ async fn create_query_confirm_sync_query() {
     assert_eq!(seats(s, "S72").await, 8);
 
     // Close after payment: invalid-state.
-    assert_eq!(orders::close(s, "900000000001", None, t).await.result, Err(OrderError::InvalidState("订单已支付,请走退票流程".into())));
+    assert_eq!(words(orders::close(s, "900000000001", None, t).await.result), Err(state("订单已支付,请走退票流程")));
     // A retried create, after the issue, still gets the first answer (the order as created).
     assert_eq!(create(s, &request("900000000001", 2), t + Duration::minutes(20), &settings()).await.unwrap(), a);
 }
@@ -182,7 +174,7 @@ async fn confirm_async_then_decide_success_and_failure() {
     assert_eq!(q["bookFaildCode"], "1401");
     assert_eq!(q["bookFaildMsg"], "票价错误");
     assert_eq!(q["passengerList"][0]["ticketList"][0]["ticketStatus"], "3");
-    assert_eq!(orders::confirm(s, "900000000003", None, t, &cfg).await.result, Err(refused(RefusalCode::Mismatch, "票价错误")));
+    assert_eq!(words(orders::confirm(s, "900000000003", None, t, &cfg).await.result), Err(refused(RefusalCode::Mismatch, "票价错误")));
     // Close on 4: success "4", no effect.
     assert_eq!(orders::close(s, "900000000003", None, t).await.result.unwrap()["status"], "4");
 
@@ -190,7 +182,7 @@ async fn confirm_async_then_decide_success_and_failure() {
     create(s, &request("900000000004", 1), now(), &cfg).await.unwrap();
     orders::confirm(s, "900000000004", None, t, &cfg).await.result.unwrap();
     decide_issue(s, "900000000004", false, None, Some("系统故障"), t).await.unwrap();
-    assert_eq!(orders::confirm(s, "900000000004", None, t, &cfg).await.result, Err(OrderError::InvalidState("系统故障".into())));
+    assert_eq!(words(orders::confirm(s, "900000000004", None, t, &cfg).await.result), Err(state("系统故障")));
 }
 
 #[tokio::test]
@@ -219,7 +211,7 @@ async fn confirm_on_a_stopped_departure_answers_1102_and_releases_seats() {
     assert_eq!(seats(s, "S72").await, 8);
     stop_departure(s, "S72", "车辆故障", now(), &ImportOptions::default()).await.unwrap();
     let r = orders::confirm(s, "900000000006", None, now() + Duration::minutes(1), &settings()).await;
-    assert_eq!(r.result, Err(refused(RefusalCode::Stopped, "班次停运")));
+    assert_eq!(words(r.result), Err(refused(RefusalCode::Stopped, "班次停运")));
     assert_eq!(seats(s, "S72").await, 10);
     let q = orders::query(s, "900000000006", None, now()).await.result.unwrap();
     assert_eq!(q["status"], "4");
@@ -227,7 +219,7 @@ async fn confirm_on_a_stopped_departure_answers_1102_and_releases_seats() {
     assert_eq!(q["bookFaildCode"], "1102");
     assert_eq!(q["bookFaildMsg"], "班次停运");
     // Repeats: the stored failure, seats not released twice.
-    assert_eq!(orders::confirm(s, "900000000006", None, now(), &settings()).await.result, Err(refused(RefusalCode::Stopped, "班次停运")));
+    assert_eq!(words(orders::confirm(s, "900000000006", None, now(), &settings()).await.result), Err(refused(RefusalCode::Stopped, "班次停运")));
     assert_eq!(seats(s, "S72").await, 10);
 }
 
@@ -246,7 +238,7 @@ async fn create_close_releases_seats() {
     assert_eq!(orders::close(s, "900000000010", None, now() + Duration::minutes(2)).await.result.unwrap(), c);
     assert_eq!(seats(s, "S72").await, 10);
     // Confirm after close: invalid-state 订单已取消.
-    assert_eq!(orders::confirm(s, "900000000010", None, now(), &settings()).await.result, Err(OrderError::InvalidState("订单已取消".into())));
+    assert_eq!(words(orders::confirm(s, "900000000010", None, now(), &settings()).await.result), Err(state("订单已取消")));
     let q = orders::query(s, "900000000010", None, now()).await.result.unwrap();
     assert_eq!(q["passengerList"][2]["ticketList"][0]["ticketStatus"], "3");
     // Unknown order: not found.
@@ -273,10 +265,7 @@ async fn lazy_expiry_and_the_sweeper() {
     assert_eq!(q["passengerList"][0]["ticketList"][0]["ticketStatus"], "3");
     assert_eq!(seats(s, "S72").await, 9);
     // Confirm on an expired lock: invalid-state.
-    assert_eq!(
-        orders::confirm(s, "900000000020", None, now() + Duration::minutes(31), &settings()).await.result,
-        Err(OrderError::InvalidState("订单已取消".into()))
-    );
+    assert_eq!(words(orders::confirm(s, "900000000020", None, now() + Duration::minutes(31), &settings()).await.result), Err(state("订单已取消")));
 
     // The sweeper: nothing due yet, then the second lock.
     assert_eq!(expire_due(s, now() + Duration::minutes(39)).await.unwrap().total(), 0);
@@ -310,16 +299,13 @@ async fn async_issue_deadline_lazy_and_swept() {
     assert_eq!(q["bookFaildMsg"], "出票超时");
     assert!(q.get("bookFaildCode").is_none());
     assert_eq!(seats(s, "S72").await, 9);
-    assert_eq!(
-        orders::confirm(s, "900000000030", None, now() + Duration::minutes(12), &cfg).await.result,
-        Err(OrderError::InvalidState("出票超时".into()))
-    );
+    assert_eq!(words(orders::confirm(s, "900000000030", None, now() + Duration::minutes(12), &cfg).await.result), Err(state("出票超时")));
 
     // A late decision times out instead of issuing.
     let d = decide_issue(s, "900000000031", true, None, None, now() + Duration::minutes(12)).await.unwrap();
     assert_eq!(d.outcome, IssueOutcome::TimedOut);
     assert_eq!(d.callback_ids.len(), 1);
-    assert_eq!(get_order(s, "900000000031").await.unwrap().unwrap().book_fail_msg.as_deref(), Some("出票超时"));
+    assert_eq!(get_order(s, "900000000031").await.unwrap().unwrap().book_fail, Some(Reason::IssueTimedOut));
     assert_eq!(seats(s, "S72").await, 10);
     assert!(list_issuing(s).await.unwrap().is_empty());
 }
@@ -433,10 +419,7 @@ async fn two_hundred_concurrent_creates_on_forty_seats() {
     for h in handles {
         match h.await.unwrap() {
             Ok(_) => ok += 1,
-            Err(OrderError::Refused { code: RefusalCode::NotEnoughSeats, desc }) => {
-                assert_eq!(desc, "余票不足");
-                full += 1
-            }
+            Err(OrderError::Refused { code: RefusalCode::NotEnoughSeats, detail: None }) => full += 1,
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
@@ -461,37 +444,37 @@ async fn refusals_1114_1102_1401_1104_in_check_order_and_stored() {
     // 1114.
     let mut r = request(&next(), 1);
     r.schedule_id = "NOPE".into();
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(refused(RefusalCode::UnknownSchedule, "查询不到班次")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(refused(RefusalCode::UnknownSchedule, "查询不到班次")));
     let mut r = request(&next(), 1);
     r.line_id = Some("L2".into());
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(refused(RefusalCode::UnknownSchedule, "查询不到班次")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(refused(RefusalCode::UnknownSchedule, "查询不到班次")));
     // 1102 comes before the time check.
     let mut r = request_on("SSTOP", &next(), 1, (9, 0));
     r.from_time = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(refused(RefusalCode::Stopped, "班次停运")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(refused(RefusalCode::Stopped, "班次停运")));
     // Not on sale: before the presale opens, and after sales close.
     let mut r = request_on("SFAR", &next(), 1, (10, 0));
     r.from_date = chrono::NaiveDate::from_ymd_opt(2022, 11, 20).unwrap();
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("不在售票时间内")));
-    assert_eq!(create(s, &request(&next(), 1), d72() - Duration::minutes(30), &cfg).await, Err(mismatch("不在售票时间内")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("不在售票时间内")));
+    assert_eq!(words(create(s, &request(&next(), 1), d72() - Duration::minutes(30), &cfg).await), Err(mismatch("不在售票时间内")));
     assert!(create(s, &request(&next(), 1), d72() - Duration::minutes(31), &cfg).await.is_ok());
     // Date/time.
     let mut r = request(&next(), 1);
     r.from_time = NaiveTime::from_hms_opt(10, 0, 1).unwrap();
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("发车时间已变更")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("发车时间已变更")));
     let mut r = request(&next(), 1);
     r.from_date = chrono::NaiveDate::from_ymd_opt(2022, 11, 4).unwrap();
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("发车时间已变更")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("发车时间已变更")));
     // Segment.
     let mut r = request(&next(), 1);
     r.from_station_code = Some("XX".into());
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("上车站XX不存在")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("上车站XX不存在")));
     let mut r = request(&next(), 1);
     r.from_station_code = Some("TJ01".into());
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("TJ01不可上车")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("TJ01不可上车")));
     let mut r = request(&next(), 1);
     r.to_station_code = Some("SH02".into());
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("SH02不可下车")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("SH02不可下车")));
     // Custom addresses of the area station: missing → invalid-parameter (not stored), outside → 1401.
     let mut r = request(&next(), 1);
     r.from_station_code = Some("SH02".into());
@@ -505,7 +488,7 @@ async fn refusals_1114_1102_1401_1104_in_check_order_and_stored() {
     r.custom_departure.address = Some("虹桥路1号".into());
     r.custom_departure.longitude = Some("121.35".into());
     r.custom_departure.latitude = Some("31.19".into());
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("上车地址不在服务范围内")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("上车地址不在服务范围内")));
     // The first request was not stored; the 1401 one is.
     let mut inside = r.clone();
     inside.alitrip_order_id = next();
@@ -531,7 +514,7 @@ async fn refusals_1114_1102_1401_1104_in_check_order_and_stored() {
     let mut r = inside.clone();
     r.alitrip_order_id = next();
     r.passengers[0].passenger_type = Some(PassengerType::Child);
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("该区间无儿童票")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("该区间无儿童票")));
     // Child fare elsewhere: 1000.
     let mut r = request(&next(), 2);
     r.passengers[1].passenger_type = Some(PassengerType::Child);
@@ -544,19 +527,19 @@ async fn refusals_1114_1102_1401_1104_in_check_order_and_stored() {
     let mut r = request(&next(), 1);
     r.passengers[0].ticket_price = Some(1999);
     r.order_amount = 1999;
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("价格已变更")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("价格已变更")));
     let mut r = request(&next(), 1);
     r.order_amount = 2001;
-    assert_eq!(create(s, &r, now(), &cfg).await, Err(mismatch("价格已变更")));
+    assert_eq!(words(create(s, &r, now(), &cfg).await), Err(mismatch("价格已变更")));
     // 1104, stored: it stays 1104 after seats come back.
     assert_eq!(seats(s, "S72").await, 6);
     let big = request(&next(), 7);
-    assert_eq!(create(s, &big, now(), &cfg).await, Err(refused(RefusalCode::NotEnoughSeats, "余票不足")));
+    assert_eq!(words(create(s, &big, now(), &cfg).await), Err(refused(RefusalCode::NotEnoughSeats, "余票不足")));
     let q = orders::query(s, &big.alitrip_order_id, None, now()).await;
     assert_eq!(q.result, Err(OrderError::NotFound));
     orders::close(s, ok["alitripOrderId"].as_str().unwrap(), None, now()).await.result.unwrap();
     assert_eq!(seats(s, "S72").await, 7);
-    assert_eq!(create(s, &big, now(), &cfg).await, Err(refused(RefusalCode::NotEnoughSeats, "余票不足")));
+    assert_eq!(words(create(s, &big, now(), &cfg).await), Err(refused(RefusalCode::NotEnoughSeats, "余票不足")));
     assert_eq!(seats(s, "S72").await, 7);
     // A stored refusal with a different body: invalid-parameter.
     let mut other = big.clone();

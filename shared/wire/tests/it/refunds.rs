@@ -3,13 +3,14 @@
 //! §8.3–§8.6), on the memory store.
 
 use crate::fixture::orders::{
-    self, apply_refund, create, decide_refund, get_order, list_pending_refunds, money_refund, offline_refund, refund_stopped_departure, ForceReason,
-    OrderError, OrderStatus, RefundApplyRequest, RefundEntry, RefundState, RefusalCode, Settings, TicketStatus,
+    self, apply_refund, create, decide_refund, get_order, list_pending_refunds, money_refund, offline_refund, refund_stopped_departure, refused,
+    state, words, ForceReason, OrderError, OrderStatus, RefundApplyRequest, RefundEntry, RefundState, RefusalCode, Settings, TicketStatus,
 };
 use crate::fixture::*;
 use busgate_domain::catalogue::{stop_departure, ImportOptions};
 use busgate_domain::outbox::Callback;
 use busgate_domain::store::Store;
+use busgate_wire::fliggy::Failure;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
@@ -82,12 +83,12 @@ async fn fee_and_apply_on_unissued_or_cancelled_orders() {
     let store = store().await;
     let s = store.as_ref();
     create(s, &request("800000000002", 1), now(), &Settings::default()).await.unwrap();
-    assert_eq!(orders::fee(s, "800000000002", None, now()).await.result, Err(OrderError::InvalidState("订单未出票".into())));
+    assert_eq!(words(orders::fee(s, "800000000002", None, now()).await.result), Err(state("订单未出票")));
     let req = by_ticket("800000000002", &["X".into()]);
-    assert_eq!(apply_refund(s, &req, now(), &Settings::default()).await.result, Err(OrderError::InvalidState("订单未出票".into())));
+    assert_eq!(words(apply_refund(s, &req, now(), &Settings::default()).await.result), Err(state("订单未出票")));
     orders::close(s, "800000000002", None, now()).await.result.unwrap();
-    assert_eq!(apply_refund(s, &req, now(), &Settings::default()).await.result, Err(OrderError::InvalidState("订单已取消".into())));
-    assert_eq!(orders::fee(s, "800000000002", None, now()).await.result, Err(OrderError::InvalidState("订单未出票".into())));
+    assert_eq!(words(apply_refund(s, &req, now(), &Settings::default()).await.result), Err(state("订单已取消")));
+    assert_eq!(words(orders::fee(s, "800000000002", None, now()).await.result), Err(state("订单未出票")));
     assert_eq!(apply_refund(s, &by_ticket("1", &[]), now(), &Settings::default()).await.result, Err(OrderError::NotFound));
     let mut wrong_agent = by_ticket("800000000002", &["X".into()]);
     wrong_agent.agent_order_id = Some("BG000".into());
@@ -116,10 +117,7 @@ async fn apply_per_ticket_partial_then_the_rest_and_repeats() {
     assert_eq!(apply_refund(s, &by_ticket("800000000003", &[t(1)]), at, &Settings::default()).await.result.unwrap(), r1);
     assert_eq!(seats(s, "S72").await, 8);
     // The refunded ticket with another: invalid-state 已退票.
-    assert_eq!(
-        apply_refund(s, &by_ticket("800000000003", &[t(1), t(2)]), at, &Settings::default()).await.result,
-        Err(OrderError::InvalidState("已退票".into()))
-    );
+    assert_eq!(words(apply_refund(s, &by_ticket("800000000003", &[t(1), t(2)]), at, &Settings::default()).await.result), Err(state("已退票")));
     // Query shows it.
     let q = orders::query(s, "800000000003", None, at).await.result.unwrap();
     let tk = &q["passengerList"][0]["ticketList"][0];
@@ -186,20 +184,14 @@ async fn apply_refusals_in_check_order() {
         Err(OrderError::Invalid { path: "passengerList".into(), problem: "required".into() })
     );
     // Not refundable windows.
-    assert_eq!(
-        apply_refund(s, &by_ticket(id, &[t(1)]), d72() - Duration::hours(2), &cfg).await.result,
-        Err(OrderError::InvalidState("发车前3小时内不可退票".into()))
-    );
-    assert_eq!(
-        apply_refund(s, &by_ticket(id, &[t(1)]), d72() + Duration::minutes(1), &cfg).await.result,
-        Err(OrderError::InvalidState("已发车,不可退票".into()))
-    );
+    assert_eq!(words(apply_refund(s, &by_ticket(id, &[t(1)]), d72() - Duration::hours(2), &cfg).await.result), Err(state("发车前3小时内不可退票")));
+    assert_eq!(words(apply_refund(s, &by_ticket(id, &[t(1)]), d72() + Duration::minutes(1), &cfg).await.result), Err(state("已发车,不可退票")));
     // Surcharge shown differs from now: 1401 with the bare text.
     let mut req = by_ticket(id, &[t(1)]);
     req.entries[0].refund_surcharge = Some(100);
     assert_eq!(
-        apply_refund(s, &req, d72() - Duration::hours(10), &cfg).await.result,
-        Err(OrderError::Refused { code: RefusalCode::Mismatch, desc: "退票手续费已变更,请重新查询".into() })
+        words(apply_refund(s, &req, d72() - Duration::hours(10), &cfg).await.result),
+        Err(refused(RefusalCode::Mismatch, "退票手续费已变更,请重新查询"))
     );
     assert_eq!(seats(s, "S72").await, 8, "nothing changed");
     // Passenger id matching several tickets is impossible; a wrong one matches none.
@@ -222,8 +214,8 @@ async fn whole_order_line() {
     assert_eq!(seats(s, "SW").await, 18);
     // One ticket only: refused.
     assert_eq!(
-        apply_refund(s, &by_ticket("800000000005", &[format!("{agent}-1")]), now(), &Settings::default()).await.result,
-        Err(OrderError::Invalid { path: "passengerList".into(), problem: "该线路仅支持整单退".into() })
+        words(apply_refund(s, &by_ticket("800000000005", &[format!("{agent}-1")]), now(), &Settings::default()).await.result),
+        Err(Failure::invalid("passengerList: 该线路仅支持整单退"))
     );
     // No list: every valid ticket. 5 % tier (D 2022-11-03 12:00, 26 h later).
     let at = now() + Duration::hours(24);
@@ -402,7 +394,7 @@ async fn money_refunds_serials_caps_and_payload() {
     assert_eq!(o.money_refunds.len(), 2);
     // Unissued order.
     create(s, &request("900000000009", 1), now(), &Settings::default()).await.unwrap();
-    assert_eq!(money_refund(s, "900000000009", Some(1), "x", None, now()).await, Err(OrderError::InvalidState("订单未出票".into())));
+    assert_eq!(words(money_refund(s, "900000000009", Some(1), "x", None, now()).await), Err(state("订单未出票")));
 }
 
 #[tokio::test]
@@ -447,7 +439,7 @@ async fn counter_refund() {
     // Only tickets in 2/6.
     assert_eq!(
         offline_refund(s, "900000000011", Some(vec![format!("{agent}-2")]), None, at).await,
-        Err(OrderError::InvalidState(format!("{agent}-2: 已退票")))
+        Err(OrderError::invalid("tickets[0]", format!("{agent}-2 cannot be refunded: it is Refunded")))
     );
     assert!(matches!(offline_refund(s, "900000000011", Some(vec!["nope".into()]), None, at).await, Err(OrderError::Invalid { .. })));
     // The rest, after D, with the operator's amount: no seats back.
@@ -474,7 +466,7 @@ async fn stopped_departure_refunds_every_sold_ticket() {
     create(s, &request("900000000015", 1), now(), &cfg).await.unwrap();
     assert_eq!(seats(s, "S72").await, 6);
 
-    assert_eq!(refund_stopped_departure(s, "S72", ForceReason::Stopped, now()).await, Err(OrderError::InvalidState("班次未停运".into())));
+    assert_eq!(words(refund_stopped_departure(s, "S72", ForceReason::Stopped, now()).await), Err(state("班次未停运")));
     stop_departure(s, "S72", "车辆故障", now(), &ImportOptions::default()).await.unwrap();
     let rep = refund_stopped_departure(s, "S72", ForceReason::Stopped, now() + Duration::minutes(1)).await.unwrap();
     assert_eq!(rep.orders_refunded, 2);
