@@ -259,7 +259,7 @@ pub enum ActionStatus {
     Pending,
     /// Fliggy answered `result=true`; its transition was applied (if still legal).
     Delivered,
-    /// Refused by Fliggy (`result=false`, `msg_code`) or out of attempts; surfaced to the
+    /// Refused by Fliggy or out of attempts; surfaced to the
     /// operator, never retried automatically. A later delivery (DLQ replay) still applies.
     Failed,
 }

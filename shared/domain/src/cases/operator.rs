@@ -346,7 +346,7 @@ pub enum OutcomeEffect {
 /// Records the final outcome of the outbound action `unique_id` of case `relation_case_id`.
 /// Accepted with `result=true`: the action's transition is applied if still legal, and
 /// `data.case_id`, `slafz` and Fliggy's handler are stored. Otherwise the action is marked
-/// failed (`"<msg_code>: <error_msg>"`) and the case keeps its state.
+/// failed (with Fliggy's refusal as wire words it) and the case keeps its state.
 pub async fn record_outcome(
     store: &dyn Store,
     relation_case_id: &str,
@@ -367,7 +367,7 @@ pub async fn record_outcome(
         let mut writes = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         let (effect, operator) = match outcome {
-            OutboundOutcome::Accepted(reply) if reply.result => {
+            OutboundOutcome::Accepted(reply) if reply.accepted => {
                 if action.status == ActionStatus::Delivered {
                     return Ok(OutcomeEffect::AlreadyRecorded);
                 }
@@ -421,15 +421,7 @@ pub async fn record_outcome(
                     return Ok(OutcomeEffect::AlreadyRecorded);
                 }
                 let error = match other {
-                    OutboundOutcome::Accepted(reply) => {
-                        let code = reply.msg_code.clone().unwrap_or_else(|| "result=false".into());
-                        let msg = reply.error_msg.clone().or_else(|| reply.msg_info.clone()).unwrap_or_default();
-                        if msg.is_empty() {
-                            code
-                        } else {
-                            format!("{code}: {msg}")
-                        }
-                    }
+                    OutboundOutcome::Accepted(reply) => reply.refusal.clone().unwrap_or_else(|| "refused".into()),
                     OutboundOutcome::Failed { code, message } => match code {
                         Some(c) => format!("{c}: {message}"),
                         None => message.clone(),

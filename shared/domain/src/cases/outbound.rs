@@ -90,18 +90,19 @@ pub fn action_of(cb: &Callback) -> Option<ActionRef> {
     }
 }
 
-/// Fliggy's answer to `alitrip.serve.workorder.relation` (`ReceiveRelationCaseVO`).
+/// What Fliggy answered to one of our case actions (`busgate_wire::relation` reads it from
+/// the partner's answer).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutboundReply {
-    pub result: bool,
+    /// Fliggy took the action.
+    pub accepted: bool,
     pub case_id: Option<String>,
     pub relation_case_id: Option<String>,
     /// SLA deadline, `yyyy-MM-dd HH:mm:ss` GMT+8.
     pub slafz: Option<String>,
     pub operator: Option<String>,
-    pub msg_code: Option<String>,
-    pub msg_info: Option<String>,
-    pub error_msg: Option<String>,
+    /// Why not, when not accepted: Fliggy's code and message, as wire words them.
+    pub refusal: Option<String>,
 }
 
 /// A TOP `error_response` (transport-level refusal; the sender classifies it).

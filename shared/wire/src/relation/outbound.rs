@@ -103,15 +103,21 @@ pub fn parse_reply(body: &str) -> Result<OutboundReply, Result<TopErrorResponse,
         Some(Value::String(t)) => t == "true",
         _ => return Err(Err("answer has no result".into())),
     };
+    // A refusal reads `<msg_code>: <error_msg or msg_info>`, or what of it is there.
+    let refusal = (!result).then(|| {
+        let code = s("msg_code").unwrap_or_else(|| "result=false".into());
+        match s("error_msg").or_else(|| s("msg_info")) {
+            Some(msg) => format!("{code}: {msg}"),
+            None => code,
+        }
+    });
     Ok(OutboundReply {
-        result,
+        accepted: result,
         case_id: d("case_id"),
         relation_case_id: d("relation_case_id"),
         slafz: d("slafz"),
         operator: d("operator"),
-        msg_code: s("msg_code"),
-        msg_info: s("msg_info"),
-        error_msg: s("error_msg"),
+        refusal,
     })
 }
 

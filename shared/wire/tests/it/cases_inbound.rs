@@ -424,7 +424,7 @@ async fn sent_back_case_is_reopened_by_a_new_start_with_the_same_relation_case_i
 }
 
 async fn deliver(store: &dyn Store, rcid: &str, unique_id: &str) {
-    let reply = cases::OutboundReply { result: true, ..Default::default() };
+    let reply = cases::OutboundReply { accepted: true, ..Default::default() };
     let e = cases::record_outcome(store, rcid, unique_id, &cases::OutboundOutcome::Accepted(reply), now()).await.unwrap();
     assert!(matches!(e, cases::OutcomeEffect::Applied { .. }), "{e:?}");
 }

@@ -63,7 +63,7 @@ fn request_of(cb: &Callback) -> Value {
 
 fn accepted(case_id: Option<&str>, slafz: Option<&str>) -> OutboundOutcome {
     OutboundOutcome::Accepted(OutboundReply {
-        result: true,
+        accepted: true,
         case_id: case_id.map(str::to_string),
         slafz: slafz.map(str::to_string),
         ..Default::default()
@@ -383,12 +383,7 @@ async fn illegal_outbound_actions_write_nothing() {
 async fn a_draft_fliggy_never_accepted_closes_locally() {
     let store = MemoryStore::new();
     let r = cases::open(&store, "444444444", "x", "op1", now()).await.unwrap();
-    let refusal = OutboundOutcome::Accepted(OutboundReply {
-        result: false,
-        msg_code: Some("001".into()),
-        error_msg: Some("失败".into()),
-        ..Default::default()
-    });
+    let refusal = OutboundOutcome::Accepted(OutboundReply { accepted: false, refusal: Some("001: 失败".into()), ..Default::default() });
     cases::record_outcome(&store, &r.relation_case_id, r.unique_id.as_deref().unwrap(), &refusal, now()).await.unwrap();
     assert_eq!(cases::show(&store, &r.relation_case_id).await.unwrap().case.state, CaseState::Draft);
     let n = pending_callbacks(&store).await.len();
@@ -503,9 +498,14 @@ fn send_kinds_parse() {
 #[test]
 fn replies_parse_with_or_without_wrapper() {
     let r = parse_reply(r#"{"result":"true","data":{"case_id":123,"operator":"青乔"},"msg_info":"成功"}"#).unwrap();
-    assert!(r.result);
+    assert!(r.accepted && r.refusal.is_none());
     assert_eq!(r.case_id.as_deref(), Some("123"));
     assert_eq!(r.operator.as_deref(), Some("青乔"));
+    // A refusal in Fliggy's words: its code with the error message, or the info, or the code.
+    let refused = |body: &str| parse_reply(body).unwrap().refusal;
+    assert_eq!(refused(r#"{"result":false,"msg_code":"001","error_msg":"失败","msg_info":"x"}"#).as_deref(), Some("001: 失败"));
+    assert_eq!(refused(r#"{"result":false,"msg_code":"002","msg_info":"重复"}"#).as_deref(), Some("002: 重复"));
+    assert_eq!(refused(r#"{"result":"false"}"#).as_deref(), Some("result=false"));
     let e = parse_reply(r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.x","sub_msg":"y"}}"#).unwrap_err();
     let e = e.unwrap();
     assert_eq!((e.code.as_deref(), e.sub_code.as_deref()), (Some("15"), Some("isp.x")));
