@@ -28,6 +28,6 @@ pub use model::{
     InboundMessage, Owner, RelationConfig, RelationType,
 };
 pub use operator::{list, open, record_outcome, send, show, sort_for_operator, OutcomeEffect, SendKind, SendReceipt};
-pub use outbound::{action_of, ActionRef, OutboundOutcome, OutboundReply, RelationRequest, TopErrorResponse};
+pub use outbound::{action_of, ActionRef, OutboundOutcome, OutboundReply, RelationRequest};
 pub use records::Accepted;
 pub use service::{receive, replay_key};

@@ -14,7 +14,8 @@ mod outbound;
 
 pub use inbound::parse_inbound;
 pub use outbound::{
-    action_of, fill_caller_info, params, parse_reply, request_json, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
+    action_of, fill_caller_info, outcome_of, params, parse_reply, request_json, TopErrorResponse, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER,
+    RELATION_METHOD, REQUEST_PARAM,
 };
 
 /// Error codes of partners.md §1.8 as amended by the Busgate decisions (`error_info` is

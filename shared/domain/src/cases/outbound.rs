@@ -105,15 +105,6 @@ pub struct OutboundReply {
     pub refusal: Option<String>,
 }
 
-/// A TOP `error_response` (transport-level refusal; the sender classifies it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopErrorResponse {
-    pub code: Option<String>,
-    pub msg: Option<String>,
-    pub sub_code: Option<String>,
-    pub sub_msg: Option<String>,
-}
-
 /// The final outcome of one outbound action, as the sender reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboundOutcome {

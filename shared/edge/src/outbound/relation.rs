@@ -12,14 +12,10 @@ pub async fn after_final_outcome(app: &App, cb: &Callback, d: &Disposition, answ
     let Some(action) = busgate_wire::relation::action_of(cb) else {
         return;
     };
-    let outcome = match (answer.map(busgate_wire::relation::parse_reply), d) {
-        (Some(Ok(reply)), _) => OutboundOutcome::Accepted(reply),
-        (Some(Err(Ok(err))), _) => OutboundOutcome::Failed {
-            code: err.sub_code.clone().or(err.code.clone()),
-            message: err.sub_msg.clone().or(err.msg.clone()).unwrap_or_default(),
-        },
-        (_, Disposition::Dead(reason)) => OutboundOutcome::Failed { code: None, message: reason.clone() },
-        _ => return,
+    let outcome = match (answer.and_then(busgate_wire::relation::outcome_of), d) {
+        (Some(outcome), _) => outcome,
+        (None, Disposition::Dead(reason)) => OutboundOutcome::Failed { code: None, message: reason.clone() },
+        (None, _) => return,
     };
     if let Err(e) = cases::record_outcome(app.store.as_ref(), &action.relation_case_id, &action.unique_id, &outcome, now).await {
         tracing::error!(callback = %cb.id, error = %e, "case outcome not recorded");

@@ -6,7 +6,7 @@
 //! [`fill_caller_info`]: never stored, never logged) and [`REQUEST_PARAM`], the request JSON in
 //! the table order of §1.4 with absent values omitted.
 
-use busgate_domain::cases::{ActionRef, Attributes, OutboundReply, RelationRequest, RelationType, TopErrorResponse};
+use busgate_domain::cases::{ActionRef, Attributes, OutboundOutcome, OutboundReply, RelationRequest, RelationType};
 use busgate_domain::outbox::{Callback, Destination};
 use serde::Serialize;
 use serde_json::Value;
@@ -81,6 +81,26 @@ pub fn request_json(r: &RelationRequest) -> String {
 /// The business parameters of an action's call, `caller_info` as the placeholder.
 pub fn params(r: &RelationRequest) -> Vec<(String, String)> {
     vec![(CALLER_INFO_PARAM.to_string(), CALLER_INFO_PLACEHOLDER.to_string()), (REQUEST_PARAM.to_string(), request_json(r))]
+}
+
+/// A TOP `error_response` (transport-level refusal; the sender classifies it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopErrorResponse {
+    pub code: Option<String>,
+    pub msg: Option<String>,
+    pub sub_code: Option<String>,
+    pub sub_msg: Option<String>,
+}
+
+/// How a case action ended, from Fliggy's final answer: taken or refused (`result`), or a TOP
+/// `error_response` (its sub-code and message, else its code and message). `None` when the
+/// answer cannot be read.
+pub fn outcome_of(answer: &str) -> Option<OutboundOutcome> {
+    match parse_reply(answer) {
+        Ok(reply) => Some(OutboundOutcome::Accepted(reply)),
+        Err(Ok(err)) => Some(OutboundOutcome::Failed { code: err.sub_code.or(err.code), message: err.sub_msg.or(err.msg).unwrap_or_default() }),
+        Err(Err(_)) => None,
+    }
 }
 
 /// Fliggy's answer to an action (`ReceiveRelationCaseVO`), with or without the

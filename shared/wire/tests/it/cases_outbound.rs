@@ -8,7 +8,9 @@ use busgate_domain::outbox::{Callback, CallbackStatus, Destination};
 use busgate_domain::store::memory::MemoryStore;
 use busgate_domain::store::Store;
 use busgate_wire::relation::RelationAnswer;
-use busgate_wire::relation::{action_of, fill_caller_info, parse_reply, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM};
+use busgate_wire::relation::{
+    action_of, fill_caller_info, outcome_of, parse_reply, CALLER_INFO_PARAM, CALLER_INFO_PLACEHOLDER, RELATION_METHOD, REQUEST_PARAM,
+};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 
@@ -511,6 +513,27 @@ fn replies_parse_with_or_without_wrapper() {
     assert_eq!((e.code.as_deref(), e.sub_code.as_deref()), (Some("15"), Some("isp.x")));
     assert!(parse_reply("<html>").unwrap_err().is_err());
     assert!(parse_reply(r#"{"data":{}}"#).unwrap_err().is_err());
+}
+
+#[test]
+fn outcome_of_a_final_answer() {
+    // Taken or refused by Fliggy: the reply, as read.
+    match outcome_of(r#"{"result":false,"msg_code":"002","msg_info":"重复"}"#) {
+        Some(OutboundOutcome::Accepted(r)) => assert_eq!((r.accepted, r.refusal.as_deref()), (false, Some("002: 重复"))),
+        other => panic!("{other:?}"),
+    }
+    // A TOP error: its sub-code and sub-message win over the code and message.
+    let failed = |body: &str| match outcome_of(body) {
+        Some(OutboundOutcome::Failed { code, message }) => (code, message),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        failed(r#"{"error_response":{"code":15,"msg":"Remote service error","sub_code":"isp.x","sub_msg":"y"}}"#),
+        (Some("isp.x".to_string()), "y".to_string())
+    );
+    assert_eq!(failed(r#"{"error_response":{"code":7,"msg":"App Call Limited"}}"#), (Some("7".to_string()), "App Call Limited".to_string()));
+    // Unreadable: no outcome (the sender's disposition decides).
+    assert!(outcome_of("<html>").is_none());
 }
 
 #[tokio::test]
