@@ -163,6 +163,9 @@ fn main() {
     md!("Measured {} in one run of `busgate-bench`.\n", measured_at.format("%Y-%m-%d %H:%M UTC"));
     let machine = machine();
     md!("Machine: {machine}\n");
+    // Served requests log as `busgate local` logs them (its filter and format), to a file.
+    let log_path = std::env::temp_dir().join(format!("busgate-bench-{}.log", std::process::id()));
+    busgate_cli::local::init_logging(std::sync::Arc::new(std::fs::File::create(&log_path).expect("the bench's log file")), false);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
     let skip = |s: &str| opts.skip.iter().any(|x| x == s);
     let mut report = serde_json::Map::new();
@@ -182,6 +185,15 @@ fn main() {
     if !skip("sizes") {
         report.insert("sizes".into(), sizes(&opts));
     }
+    let log = std::fs::read(&log_path).unwrap_or_default();
+    let lines = log.iter().filter(|&&b| b == b'\n').count();
+    let _ = std::fs::remove_file(&log_path);
+    md!(
+        "Logging on throughout, as `busgate local` logs (`BUSGATE_LOG`, default `warn,busgate=info`: a line per answered \
+         request), to a file: {lines} lines, {} bytes this run.\n",
+        log.len()
+    );
+    report.insert("log".into(), json!({"lines": lines, "bytes": log.len()}));
     let goals = goals(&report);
     print_goals(&goals);
     report.insert("goals".into(), Value::Array(goals));

@@ -20,6 +20,19 @@ use busgate_edge::{handle_path, App, Config, Inbound, Outbound};
 use busgate_signing::{parse_query, top_sign};
 use serde_json::json;
 
+/// Local mode's logging: one line per answered request and every warning, to `writer`
+/// (`busgate local`: stderr; the benchmark: a file, so its load runs log as local mode does),
+/// coloured only for a terminal. `BUSGATE_LOG` takes tracing's filter directives (default
+/// `warn,busgate=info`).
+pub fn init_logging<W>(writer: W, terminal: bool)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("BUSGATE_LOG").unwrap_or_else(|_| EnvFilter::new("warn,busgate=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(terminal).with_writer(writer).init();
+}
+
 /// The Qimen secret of local mode when `BUSGATE_QIMEN_SECRET` is not set.
 pub const DEMO_QIMEN_SECRET: &str = "busgate-demo-secret";
 /// The TOP app secret the fake TOP endpoint checks when `BUSGATE_TOP_SECRET` is not set.

@@ -89,9 +89,8 @@ fn sim(args: SimArgs) -> Result<(), String> {
 }
 
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("BUSGATE_LOG").unwrap_or_else(|_| EnvFilter::new("warn,busgate=info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    busgate_cli::local::init_logging(std::io::stderr, std::io::stderr().is_terminal());
 }
 
 async fn local(args: LocalArgs) -> Result<(), String> {
