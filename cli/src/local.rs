@@ -122,6 +122,13 @@ impl FakeTop {
     }
 }
 
+/// A request id unique in this process (`local-1`, `local-2`, …): log lines of concurrent
+/// requests stay apart, where a clock reading could repeat.
+fn next_request_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    format!("local-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 fn rand_digits() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64 % 1_000_000_000).unwrap_or(0)
@@ -292,7 +299,7 @@ async fn interface(State(s): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
         headers: parts.headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect(),
         body,
         source_ip: Some(peer.ip().to_string()),
-        request_id: format!("local-{:x}", rand_digits()),
+        request_id: next_request_id(),
     };
     let Outbound { status, body } = handle_path(&s.app, inbound).await;
     Response::builder().status(status).header("content-type", Outbound::CONTENT_TYPE).body(Body::from(body)).expect("valid response")
@@ -379,4 +386,22 @@ pub fn banner(running: &Running, data: &std::path::Path) -> String {
         cfg.inbound.timestamp_window_secs,
         example_request(&base, secret, running.app.clock.now())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn request_ids_never_repeat_across_threads() {
+        let ids: Vec<String> = std::thread::scope(|s| {
+            (0..4)
+                .map(|_| s.spawn(|| (0..1000).map(|_| super::next_request_id()).collect::<Vec<_>>()))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), 4000);
+        assert!(ids.iter().all(|id| id.starts_with("local-")));
+    }
 }
