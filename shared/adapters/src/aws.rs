@@ -16,7 +16,11 @@ use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 /// The ring-based rustls HTTP client every SDK client uses, trusting the system's CA bundle.
 fn http_client() -> aws_sdk_sqs::config::SharedHttpClient {
-    let tls = TlsContext::builder().with_trust_store(trust_store()).build().expect("a TLS context without server names always builds");
+    https_client(trust_store(&env))
+}
+
+fn https_client(trust: TrustStore) -> aws_sdk_sqs::config::SharedHttpClient {
+    let tls = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context without server names always builds");
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).tls_context(tls).build_https()
 }
 
@@ -36,7 +40,7 @@ const CA_BUNDLES: &[&str] = &[
 /// was 8 of a function's 12 ms of CPU at init. The SDK parses a bundle given to it once per
 /// client (about 1 ms each), still well under that. `SSL_CERT_DIR` set asks for a directory:
 /// native roots then.
-fn trust_store() -> TrustStore {
+fn trust_store(env: &dyn Fn(&str) -> Option<String>) -> TrustStore {
     let native = || TrustStore::empty().with_native_roots(true);
     if env("SSL_CERT_DIR").is_some() {
         return native();
@@ -225,5 +229,82 @@ mod tests {
         // certificates to parse): building one on this machine's store must not panic.
         let client = aws_sdk_dynamodb::Client::new(&function_config());
         assert!(client.config().http_client().is_some());
+    }
+
+    fn fixture(name: &str) -> String {
+        format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// A DynamoDB endpoint over TLS on loopback, its certificate (`localhost`, 127.0.0.1)
+    /// issued by the test CA of `fixtures/tls/`: answers every call `{}` (GetItem: no item)
+    /// and records the `X-Amz-Target` of each request served.
+    async fn https_dynamodb() -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::sync::{Arc, Mutex};
+        use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+        use tokio_rustls::rustls::{crypto::ring, ServerConfig};
+        let chain = CertificateDer::pem_file_iter(fixture("tls/localhost.pem")).unwrap().collect::<Result<Vec<_>, _>>().unwrap();
+        let key = PrivateKeyDer::from_pem_file(fixture("tls/localhost.key")).unwrap();
+        let tls = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = Arc::new(Mutex::new(Vec::new()));
+        let log = served.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, log) = (acceptor.clone(), log.clone());
+                tokio::spawn(async move {
+                    // A client that does not trust the certificate ends here.
+                    let Ok(stream) = acceptor.accept(tcp).await else { return };
+                    let answer = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let target = req.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+                        log.lock().unwrap().push(target);
+                        async { hyper::Response::builder().header("content-type", "application/x-amz-json-1.0").body(String::from("{}")) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), answer).await;
+                });
+            }
+        });
+        (addr, served)
+    }
+
+    #[tokio::test]
+    async fn calls_go_through_to_a_server_the_bundle_trusts_and_to_no_other() {
+        let (addr, served) = https_dynamodb().await;
+        // A client as the functions build it, with `SSL_CERT_FILE` naming `bundle`.
+        let client = |bundle: String| {
+            let trust = trust_store(&|name| (name == "SSL_CERT_FILE").then(|| bundle.clone()));
+            let config = aws_sdk_dynamodb::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+                .endpoint_url(format!("https://localhost:{}", addr.port()))
+                .http_client(https_client(trust))
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .build();
+            aws_sdk_dynamodb::Client::from_conf(config)
+        };
+        let get = |client: aws_sdk_dynamodb::Client| async move {
+            client.get_item().table_name("busgate").key("pk", aws_sdk_dynamodb::types::AttributeValue::S("x".into())).send().await
+        };
+        // A labelled bundle, Amazon's root first and the test CA last: every certificate of it
+        // is trusted, so the call is answered.
+        let bundle = std::env::temp_dir().join(format!("busgate-tls-test-{}.pem", std::process::id()));
+        let test_ca = std::fs::read_to_string(fixture("tls/test-ca.pem")).unwrap();
+        std::fs::write(&bundle, format!("# Amazon Root CA 1\n{AMAZON_ROOT_CA_1}\n# Busgate test CA\n{test_ca}")).unwrap();
+        let answer = get(client(bundle.display().to_string())).await;
+        let _ = std::fs::remove_file(&bundle);
+        assert!(answer.expect("answered over TLS").item.is_none());
+        assert_eq!(*served.lock().unwrap(), ["DynamoDB_20120810.GetItem"]);
+        // Amazon's root alone does not vouch for the test server: refused at the handshake,
+        // nothing sent. (The system's roots, which the SDK would fall back to, do not either.)
+        let refused = get(client(fixture("amazon-root-ca-1.pem"))).await.unwrap_err();
+        assert!(matches!(refused, aws_sdk_dynamodb::error::SdkError::DispatchFailure(_)), "{refused:?}");
+        assert_eq!(served.lock().unwrap().len(), 1);
     }
 }
