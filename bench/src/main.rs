@@ -49,8 +49,10 @@ pub struct Options {
     pub iterations: usize,
     /// Calls of the hello-world handler.
     pub hello_iterations: usize,
-    /// Duration of each throughput measurement.
+    /// Duration of each throughput measurement (one row of one round).
     pub duration: Duration,
+    /// Throughput rounds: each measures every row once, the hyper baseline first.
+    pub rounds: usize,
     /// Concurrent client connections in the throughput phase.
     pub concurrency: usize,
     /// Process starts per binary.
@@ -66,8 +68,8 @@ pub struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "busgate-bench [--iterations N] [--secs S] [--concurrency C] [--starts N] [--target-dir DIR] [--bin-dir DIR] [--skip latency|throughput|start|sizes]... [--json]\n\
-         Defaults: 2000 iterations, 3 s per throughput run, 32 connections, 15 starts, target/ of the workspace, binaries in <target>/release.\n\
+        "busgate-bench [--iterations N] [--secs S] [--rounds R] [--concurrency C] [--starts N] [--target-dir DIR] [--bin-dir DIR] [--skip latency|throughput|start|sizes]... [--json]\n\
+         Defaults: 2000 iterations, 5 throughput rounds of 1 s per row, 32 connections, 15 starts, target/ of the workspace, binaries in <target>/release.\n\
          --json: every figure as one JSON object on stdout (the markdown on stderr), with the goals of issue 16 checked."
     );
     std::process::exit(2)
@@ -78,7 +80,8 @@ fn options() -> Options {
     let mut o = Options {
         iterations: 2000,
         hello_iterations: 20_000,
-        duration: Duration::from_secs(3),
+        duration: Duration::from_secs(1),
+        rounds: 5,
         concurrency: 32,
         starts: 15,
         target_dir: std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target")),
@@ -93,6 +96,7 @@ fn options() -> Options {
         match a.as_str() {
             "--iterations" => o.iterations = value().parse().unwrap_or_else(|_| usage()),
             "--secs" => o.duration = Duration::from_secs_f64(value().parse().unwrap_or_else(|_| usage())),
+            "--rounds" => o.rounds = value().parse().unwrap_or_else(|_| usage()),
             "--concurrency" => o.concurrency = value().parse().unwrap_or_else(|_| usage()),
             "--starts" => o.starts = value().parse().unwrap_or_else(|_| usage()),
             "--target-dir" => o.target_dir = PathBuf::from(value()),
@@ -107,6 +111,7 @@ fn options() -> Options {
     o.hello_iterations = (o.iterations * 10).clamp(1000, 200_000);
     o.duration = o.duration.clamp(Duration::from_millis(200), Duration::from_secs(30));
     o.concurrency = o.concurrency.clamp(1, 256);
+    o.rounds = o.rounds.clamp(1, 50);
     o.starts = o.starts.clamp(1, 100);
     o
 }
