@@ -1,6 +1,6 @@
 //! 2: local mode requests/s over loopback against a bare hyper hello-world server, both in
 //! this process, each driven for a bounded time by a bounded number of connections. The rows
-//! are measured in interleaved rounds (baseline, seat query, create order; again): each
+//! are measured in interleaved rounds (the baseline first, then every other row; again): each
 //! round's ratio is against the baseline measured seconds before it, and the reported ratio
 //! is the median round's, so a machine that slows down or speeds up mid-run moves both sides.
 
@@ -221,8 +221,8 @@ pub async fn run(opts: &Options) -> serde_json::Value {
     md!(
         "`busgate local` (axum, embedded redb store, demo catalogue with 10 000 seats per departure) and a bare hyper \
          HTTP/1 hello-world server, both in this process; the client (reqwest, same process and runtime, 2 worker \
-         threads) keeps {} connections busy for {:.1} s per row, in {} interleaved rounds (hello, seat query, create \
-         order; again). Each ratio is the median of the rounds' ratios, each round against its own hello run. Create \
+         threads) keeps {} connections busy for {:.1} s per row, in {} interleaved rounds (every row once, in the \
+         order below; again). Each ratio is the median of the rounds' ratios, each round against its own hello run. Create \
          orders: a new signed order per request (1 seat), round-robin over {} departures.\n",
         opts.concurrency,
         opts.duration.as_secs_f64(),
