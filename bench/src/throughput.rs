@@ -180,7 +180,10 @@ pub async fn run(opts: &Options) -> serde_json::Value {
     let seats_body =
         serde_json::to_vec(&json!({"scheduleId": d.schedule_id, "lineId": d.line_id, "fromDate": d.date, "fromTime": d.time})).expect("json");
     let seats_url = signed_url(&base, Route::Bus(BusRoute::Seats), &seats_body, secret);
-    let seats_body_for_unsigned = seats_body.clone();
+    // The same body unsigned: the seat route refuses it (a row that splits the seat query's cost).
+    let unsigned = reqwest::Url::parse(&format!("{base}{}", Route::Bus(BusRoute::Seats).path())).expect("URL");
+    let unsigned_body = seats_body.clone();
+    let unsigned_requests: Requests = Arc::new(move |_| (unsigned.clone(), unsigned_body.clone()));
     let seats_requests: Requests = Arc::new(move |_| (seats_url.clone(), seats_body.clone()));
 
     let run_id = chrono::Utc::now().timestamp_millis() % 1_000_000;
@@ -194,14 +197,9 @@ pub async fn run(opts: &Options) -> serde_json::Value {
         (signed_url(&b, Route::Bus(BusRoute::OrdersCreate), &body, secret), body)
     });
 
-    // Two rows that split the seat query's cost: an axum route of local mode that does nothing
-    // (the framework), and the seat query's route refusing an unsigned request (the pipeline
-    // up to the signature check, its refusal logged, the answer rendered).
+    // An axum route of local mode that does nothing: the framework's share of the seat query.
     let health = reqwest::Url::parse(&format!("{base}/_local/health")).expect("URL");
     let health_requests: Requests = Arc::new(move |_| (health.clone(), Vec::new()));
-    let unsigned = reqwest::Url::parse(&format!("{base}{}", Route::Bus(BusRoute::Seats).path())).expect("URL");
-    let unsigned_body = seats_body_for_unsigned;
-    let unsigned_requests: Requests = Arc::new(move |_| (unsigned.clone(), unsigned_body.clone()));
 
     let hello_ok = |t: &str| t.contains("hello");
     let refused = |t: &str| t.contains("sign-check-failure");
