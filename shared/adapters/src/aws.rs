@@ -237,7 +237,8 @@ mod tests {
 
     /// A DynamoDB endpoint over TLS on loopback, its certificate (`localhost`, 127.0.0.1)
     /// issued by the test CA of `fixtures/tls/`: answers every call `{}` (GetItem: no item)
-    /// and records the `X-Amz-Target` of each request served.
+    /// and records the `X-Amz-Target` of each request served. Both certificates are valid
+    /// from 2000 to 2125, so the test passes whatever the clock says (under faketime too).
     async fn https_dynamodb() -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
         use std::sync::{Arc, Mutex};
         use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
