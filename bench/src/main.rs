@@ -116,7 +116,7 @@ fn options() -> Options {
     o
 }
 
-/// Summary statistics of durations, in microseconds.
+/// Summary statistics of samples (durations in microseconds; also the throughput rounds' ratios).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Stats {
     pub n: usize,

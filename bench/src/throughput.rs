@@ -47,7 +47,7 @@ struct Run {
     requests: usize,
     ok: usize,
     secs: f64,
-    /// CPU time of the whole process (server, client, log writer) during the run.
+    /// CPU time of the whole process (server, client and their logging) during the run.
     cpu_secs: f64,
 }
 
@@ -135,12 +135,6 @@ const ROWS: [(&str, &str); 5] = [
     ("create_order", "local mode: create order"),
 ];
 
-/// The middle value (the upper one of an even count).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
 /// Returns requests/s per row with its ratio to the hyper hello-world server.
 pub async fn run(opts: &Options) -> serde_json::Value {
     let data = std::env::temp_dir().join(format!("busgate-bench-{}", std::process::id()));
@@ -227,7 +221,7 @@ pub async fn run(opts: &Options) -> serde_json::Value {
         rounds.len(),
         deps.len()
     );
-    md!("CPU µs per request: the whole process's CPU time during the row (server, client and log writer alike) over its \
+    md!("CPU µs per request: the whole process's CPU time during the row (server, client and logging alike) over its \
          requests. The two middle rows split the seat query: local mode's `/_local/health` (an axum route doing nothing) \
          and the seat query's route refusing an unsigned request (the pipeline up to the signature check, the refusal \
          logged and rendered).\n");
@@ -241,7 +235,7 @@ pub async fn run(opts: &Options) -> serde_json::Value {
         let secs: f64 = rounds.iter().map(|round| round[i].secs).sum();
         let cpu_us = 1e6 * rounds.iter().map(|round| round[i].cpu_secs).sum::<f64>() / requests.max(1) as f64;
         let ratios: Vec<f64> = rounds.iter().map(|round| round[i].rps() / round[0].rps()).collect();
-        let x_hyper = median(ratios.clone());
+        let x_hyper = crate::Stats::of(&mut ratios.clone()).median;
         let shown = ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(", ");
         md!("| {name} | {requests} | {ok} | {:.0} | {x_hyper:.3}× | {shown} | {cpu_us:.1} |", requests as f64 / secs);
         rows.insert(
